@@ -1,0 +1,10 @@
+//! tiktok-netsuite-bridge: signed TikTok Shop webhooks and NetSuite callouts in, Redis
+//! Streams in the middle, NetSuite records and TikTok updates out.
+
+pub mod config;
+pub mod mapping;
+pub mod netsuite;
+pub mod queue;
+pub mod sandbox;
+pub mod state;
+pub mod tiktok;

@@ -1,0 +1,184 @@
+//! The job queue: what ingress and timers put work on, and what workers take it from.
+//! Redis Streams is the production backend (`redis.rs`); the trait keeps handlers
+//! independent of it so an embedded backend can plug in later.
+
+pub mod redis;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What caused an order sync, kept for logs and history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncTrigger {
+    StatusWebhook,
+    AddressWebhook,
+    Poller,
+    Unparked,
+    Manual,
+}
+
+/// A unit of work. Every job is safe to run twice: handlers re-read the source of truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// O1: re-read a TikTok order and upsert its NetSuite sales order.
+    OrderSync {
+        shop_id: String,
+        order_id: String,
+        trigger: SyncTrigger,
+        /// `update_time` of the event that caused the job, when known (seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update_time: Option<i64>,
+    },
+}
+
+impl Job {
+    /// Stable name of the job kind, used in metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::OrderSync { .. } => "order_sync",
+        }
+    }
+
+    /// The entity the job writes to; no two workers run jobs of the same entity at once.
+    pub fn entity_key(&self) -> Option<String> {
+        match self {
+            Job::OrderSync { order_id, .. } => Some(format!("tiktok-order:{order_id}")),
+        }
+    }
+}
+
+/// A job with its bookkeeping, as stored on the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobEnvelope {
+    /// Unique per logical job; survives retries.
+    pub id: String,
+    pub job: Job,
+    /// 1 on the first run, incremented on each scheduled retry.
+    pub attempt: u32,
+    /// When the job first entered the system (Unix ms), for latency figures.
+    pub enqueued_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl JobEnvelope {
+    pub fn new(job: Job) -> Self {
+        JobEnvelope {
+            id: uuid::Uuid::new_v4().to_string(),
+            job,
+            attempt: 1,
+            enqueued_at_ms: now_ms(),
+            last_error: None,
+        }
+    }
+}
+
+/// A job handed to a consumer; it stays pending until acked, retried or dead-lettered.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The backend's id of this message (Redis stream entry id).
+    pub message_id: String,
+    pub envelope: JobEnvelope,
+    /// How many times the backend has handed this message out (1 on first read).
+    pub delivery_count: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnqueueOutcome {
+    Enqueued,
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueStats {
+    /// Entries in the stream (not yet acked: waiting + pending).
+    pub depth: u64,
+    /// Delivered to a consumer, not yet acked.
+    pub pending: u64,
+    /// Scheduled retries waiting for their time.
+    pub delayed: u64,
+    pub dead: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Backend id of the dead-letter entry.
+    pub id: String,
+    pub envelope: JobEnvelope,
+    pub error: String,
+    pub failed_at_ms: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("corrupt queue entry {id}: {reason}")]
+    Corrupt { id: String, reason: String },
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync + 'static {
+    /// Atomically: if `dedupe_key` was not seen within `ttl`, mark it seen and append the job.
+    /// Never marks a key seen without queueing the job.
+    async fn enqueue_unique(
+        &self,
+        dedupe_key: &str,
+        ttl: Duration,
+        envelope: &JobEnvelope,
+    ) -> Result<EnqueueOutcome, QueueError>;
+
+    /// Append a job with no dedupe (timers, unparking, replays).
+    async fn enqueue(&self, envelope: &JobEnvelope) -> Result<(), QueueError>;
+
+    /// Take up to `max` new jobs for `consumer`, blocking up to `block` when none wait.
+    /// Uses its own connection so a blocked read never stalls other commands.
+    async fn read(
+        &self,
+        consumer: &str,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<Delivery>, QueueError>;
+
+    /// The job is done: remove it for good.
+    async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError>;
+
+    /// Atomically ack `delivery` and schedule `next` to be queued again at `run_at_ms`.
+    async fn retry_at(
+        &self,
+        delivery: &Delivery,
+        next: &JobEnvelope,
+        run_at_ms: i64,
+    ) -> Result<(), QueueError>;
+
+    /// Atomically ack `delivery` and move it to the dead-letter stream with `error`.
+    async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<(), QueueError>;
+
+    /// Move scheduled retries whose time has come onto the stream; returns how many.
+    async fn promote_due(&self, now_ms: i64, max: usize) -> Result<usize, QueueError>;
+
+    /// Claim jobs idle longer than `min_idle` on any consumer (crashed workers) for `consumer`.
+    async fn reclaim_idle(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<Delivery>, QueueError>;
+
+    async fn stats(&self) -> Result<QueueStats, QueueError>;
+
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
+
+    /// Cheap liveness check of the backend.
+    async fn ping(&self) -> Result<(), QueueError>;
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

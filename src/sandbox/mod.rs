@@ -1,0 +1,1 @@
+//! Simulated TikTok Shop and NetSuite servers for tests, the demo and benchmarks.

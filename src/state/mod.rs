@@ -1,0 +1,60 @@
+//! Shared state the replicas agree on: per-entity locks, caches, id maps, tokens and
+//! parked jobs. Redis is the production backend (`redis.rs`).
+
+pub mod redis;
+
+use crate::queue::JobEnvelope;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Why a job waits instead of failing, and what would release it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ParkReason {
+    /// TikTok `seller_sku` values with no NetSuite item yet.
+    UnknownSku { skus: Vec<String> },
+}
+
+impl ParkReason {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ParkReason::UnknownSku { .. } => "unknown_sku",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParkedJob {
+    pub envelope: JobEnvelope,
+    pub reason: ParkReason,
+    pub parked_at_ms: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("corrupt state at {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync + 'static {
+    /// Take `key` for `owner` if free (or already ours); expires after `ttl`.
+    async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StateError>;
+    /// Release `key` only if `owner` holds it.
+    async fn unlock(&self, key: &str, owner: &str) -> Result<(), StateError>;
+
+    async fn get(&self, key: &str) -> Result<Option<String>, StateError>;
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), StateError>;
+    async fn delete(&self, key: &str) -> Result<(), StateError>;
+    /// Read several keys at once; `None` where absent.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StateError>;
+
+    /// Park a job (replacing an earlier parking of the same job id).
+    async fn park(&self, parked: &ParkedJob) -> Result<(), StateError>;
+    async fn parked(&self) -> Result<Vec<ParkedJob>, StateError>;
+    /// Remove a parked job; returns it if it was there.
+    async fn unpark(&self, job_id: &str) -> Result<Option<ParkedJob>, StateError>;
+}
