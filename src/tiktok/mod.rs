@@ -1,5 +1,9 @@
 //! TikTok Shop Partner API: request signing, webhook signatures, the client and its models.
 
 pub mod client;
+pub mod error;
 pub mod models;
+pub mod ratelimit;
+pub mod request;
 pub mod sign;
+pub mod token;

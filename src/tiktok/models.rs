@@ -90,6 +90,12 @@ impl OrderStatus {
     }
 }
 
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl<'de> Deserialize<'de> for OrderStatus {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -282,4 +288,54 @@ pub struct Order {
     pub is_replacement_order: bool,
     #[serde(default)]
     pub cancel_reason: Option<String>,
+}
+
+/// Filters and paging for Search Orders, sorted by `update_time` ascending so a poller can
+/// walk a window from old to new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSearch {
+    /// Unix seconds, inclusive.
+    pub update_time_ge: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub update_time_lt: Option<i64>,
+    pub order_status: Option<String>,
+    /// 1 to 100.
+    pub page_size: u32,
+    pub page_token: Option<String>,
+}
+
+impl Default for OrderSearch {
+    fn default() -> Self {
+        OrderSearch {
+            update_time_ge: None,
+            update_time_lt: None,
+            order_status: None,
+            page_size: 50,
+            page_token: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderSearchPage {
+    pub orders: Vec<Order>,
+    /// `None` on the last page (TikTok sends an empty string there).
+    pub next_page_token: Option<String>,
+    pub total_count: u64,
+}
+
+/// A shop the app is authorized for (Get Authorized Shops); `cipher` is its `shop_cipher`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizedShop {
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub seller_type: Option<String>,
+    pub cipher: String,
+    #[serde(default)]
+    pub code: Option<String>,
 }
