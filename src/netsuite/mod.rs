@@ -1,4 +1,14 @@
 //! NetSuite REST: authentication (OAuth 2.0 client credentials, TBA), records, SuiteQL.
+//! `client` is the entry point; the other modules are its pure parts, kept separate so the
+//! reference test vectors and the sandbox can use them directly.
 
 pub mod client;
+pub mod error;
+pub mod oauth2;
 pub mod records;
+pub mod suiteql;
+pub mod tba;
+
+pub use client::{NetSuiteClient, RetryPolicy};
+pub use error::NetSuiteError;
+pub use tba::default_rest_base;
