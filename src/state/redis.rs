@@ -1,1 +1,242 @@
-//! (being written)
+//! Redis backend of the shared state: per-entity locks, plain keys with optional expiry, and
+//! the parked-jobs hash. Keys use the same `{prefix}` hash tag as the queue, so one
+//! deployment stays in one Redis Cluster slot.
+
+use super::{ParkedJob, StateError, StateStore};
+use crate::queue::redis::{bounded, key_base, open_manager};
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::{RedisError, Script};
+use std::time::Duration;
+
+const CALL_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Re-entrant for the same owner, which also extends the lease: a worker that renews its
+/// lock must not lose it to its own earlier acquisition.
+const TRY_LOCK_LUA: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Compare-and-delete, so a worker whose lease expired cannot free the next holder's lock.
+const UNLOCK_LUA: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Read and remove in one step, so two unparkers never both re-run the same job.
+const UNPARK_LUA: &str = r"
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if value then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return value
+";
+
+fn unavailable(err: RedisError) -> StateError {
+    StateError::Unavailable(err.to_string())
+}
+
+fn ttl_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// The state store on Redis.
+pub struct RedisState {
+    conn: ConnectionManager,
+    base: String,
+    parked_key: String,
+    try_lock_script: Script,
+    unlock_script: Script,
+    unpark_script: Script,
+}
+
+impl RedisState {
+    /// Connects now; later outages fail only the calls made during them.
+    pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, StateError> {
+        let (_, conn) = open_manager(url).await.map_err(unavailable)?;
+        let base = key_base(key_prefix);
+        Ok(RedisState {
+            conn,
+            parked_key: format!("{base}:parked"),
+            base,
+            try_lock_script: Script::new(TRY_LOCK_LUA),
+            unlock_script: Script::new(UNLOCK_LUA),
+            unpark_script: Script::new(UNPARK_LUA),
+        })
+    }
+
+    fn lock_key(&self, key: &str) -> String {
+        format!("{}:lock:{key}", self.base)
+    }
+
+    fn kv_key(&self, key: &str) -> String {
+        format!("{}:kv:{key}", self.base)
+    }
+
+    /// Cheap liveness check, for readiness probes.
+    pub async fn ping(&self) -> Result<(), StateError> {
+        let mut conn = self.conn.clone();
+        bounded(CALL_TIMEOUT, redis::cmd("PING").exec_async(&mut conn))
+            .await
+            .map_err(unavailable)
+    }
+}
+
+fn decode_parked(job_id: &str, json: &str) -> Result<ParkedJob, StateError> {
+    serde_json::from_str(json).map_err(|e| StateError::Corrupt {
+        key: format!("parked/{job_id}"),
+        reason: e.to_string(),
+    })
+}
+
+#[async_trait]
+impl StateStore for RedisState {
+    async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StateError> {
+        let mut conn = self.conn.clone();
+        let taken: i64 = bounded(
+            CALL_TIMEOUT,
+            self.try_lock_script
+                .key(self.lock_key(key))
+                .arg(owner)
+                .arg(ttl_ms(ttl))
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(taken == 1)
+    }
+
+    async fn unlock(&self, key: &str, owner: &str) -> Result<(), StateError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = bounded(
+            CALL_TIMEOUT,
+            self.unlock_script
+                .key(self.lock_key(key))
+                .arg(owner)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, StateError> {
+        let mut conn = self.conn.clone();
+        bounded(
+            CALL_TIMEOUT,
+            redis::cmd("GET")
+                .arg(self.kv_key(key))
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), StateError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.kv_key(key)).arg(value);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(ttl_ms(ttl));
+        }
+        let mut conn = self.conn.clone();
+        bounded(CALL_TIMEOUT, cmd.exec_async(&mut conn))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StateError> {
+        let mut conn = self.conn.clone();
+        bounded(
+            CALL_TIMEOUT,
+            redis::cmd("DEL")
+                .arg(self.kv_key(key))
+                .exec_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StateError> {
+        // MGET with no keys is a syntax error, not an empty answer.
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let full: Vec<String> = keys.iter().map(|k| self.kv_key(k)).collect();
+        let mut conn = self.conn.clone();
+        bounded(
+            CALL_TIMEOUT,
+            redis::cmd("MGET").arg(&full).query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn park(&self, parked: &ParkedJob) -> Result<(), StateError> {
+        let json = serde_json::to_string(parked).map_err(|e| StateError::Corrupt {
+            key: format!("parked/{}", parked.envelope.id),
+            reason: e.to_string(),
+        })?;
+        let mut conn = self.conn.clone();
+        bounded(
+            CALL_TIMEOUT,
+            redis::cmd("HSET")
+                .arg(&self.parked_key)
+                .arg(&parked.envelope.id)
+                .arg(json)
+                .exec_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn parked(&self) -> Result<Vec<ParkedJob>, StateError> {
+        let mut conn = self.conn.clone();
+        let all: Vec<(String, String)> = bounded(
+            CALL_TIMEOUT,
+            redis::cmd("HGETALL")
+                .arg(&self.parked_key)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        let mut jobs = Vec::with_capacity(all.len());
+        for (job_id, json) in all {
+            match decode_parked(&job_id, &json) {
+                Ok(job) => jobs.push(job),
+                // One bad entry must not hide every other parked job from the unparker.
+                Err(e) => tracing::warn!(%job_id, error = %e, "skipping corrupt parked job"),
+            }
+        }
+        jobs.sort_by(|a, b| {
+            a.parked_at_ms
+                .cmp(&b.parked_at_ms)
+                .then_with(|| a.envelope.id.cmp(&b.envelope.id))
+        });
+        Ok(jobs)
+    }
+
+    async fn unpark(&self, job_id: &str) -> Result<Option<ParkedJob>, StateError> {
+        let mut conn = self.conn.clone();
+        let json: Option<String> = bounded(
+            CALL_TIMEOUT,
+            self.unpark_script
+                .key(&self.parked_key)
+                .arg(job_id)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        json.map(|j| decode_parked(job_id, &j)).transpose()
+    }
+}
