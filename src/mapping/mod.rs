@@ -1,1 +1,17 @@
-//! Pure mapping from TikTok orders to NetSuite records (DESIGN.md §6). No I/O here.
+//! Pure mapping from TikTok orders to NetSuite records (DESIGN.md §6). No I/O here: callers
+//! fetch the order and resolve SKUs to item ids, these functions decide what NetSuite holds.
+
+mod address;
+mod customer;
+mod date;
+mod error;
+mod sales_order;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use address::shipping_address;
+pub use customer::{customer, customer_external_id};
+pub use date::civil_date;
+pub use error::MappingError;
+pub use sales_order::{sales_order, sales_order_external_id, skus};
