@@ -142,4 +142,478 @@ pub struct Config {
     pub poll_overlap: Duration,
     pub unpark_interval: Duration,
     pub shutdown_grace: Duration,
+    /// Bearer token for `/admin`; the admin API is disabled without it.
+    pub admin_token: Option<SecretString>,
+    /// This replica's consumer name in the queue group (unique per process).
+    pub consumer_name: String,
+}
+
+/// Where settings come from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name)
+            .cloned()
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+fn required(src: &dyn Source, name: &'static str, why: &str) -> Result<String, ConfigError> {
+    src.get(name).ok_or_else(|| ConfigError::Missing {
+        name,
+        why: why.to_string(),
+    })
+}
+
+fn parse_or<T: std::str::FromStr>(
+    src: &dyn Source,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match src.get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name,
+            value: v.clone(),
+            why: e.to_string(),
+        }),
+    }
+}
+
+fn positive<T: PartialOrd + Default + std::fmt::Display>(
+    name: &'static str,
+    v: T,
+) -> Result<T, ConfigError> {
+    if v > T::default() {
+        Ok(v)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            value: v.to_string(),
+            why: "must be greater than zero".into(),
+        })
+    }
+}
+
+fn millis(src: &dyn Source, name: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_millis(positive(
+        name,
+        parse_or(src, name, default_ms)?,
+    )?))
+}
+
+fn base_url(src: &dyn Source, name: &'static str, default: &str) -> Result<String, ConfigError> {
+    let v = src.get(name).unwrap_or_else(|| default.to_string());
+    let parsed = url::Url::parse(&v).map_err(|e| ConfigError::Invalid {
+        name,
+        value: v.clone(),
+        why: e.to_string(),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ConfigError::Invalid {
+            name,
+            value: v,
+            why: "must be an http(s) URL".into(),
+        });
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+/// `A=1,B=2` → map; used for the warehouse → location map.
+fn pairs(src: &dyn Source, name: &'static str) -> Result<HashMap<String, String>, ConfigError> {
+    let mut out = HashMap::new();
+    if let Some(v) = src.get(name) {
+        for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, val) = part.split_once('=').ok_or_else(|| ConfigError::Invalid {
+                name,
+                value: v.clone(),
+                why: format!("expected KEY=VALUE pairs separated by commas, got {part:?}"),
+            })?;
+            out.insert(k.trim().to_string(), val.trim().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Host label and realm rules from the NetSuite reference §2: `1234567_SB1` →
+/// `https://1234567-sb1.suitetalk.api.netsuite.com/services/rest`.
+pub fn netsuite_rest_base_for(account_id: &str) -> String {
+    let host = account_id.to_lowercase().replace('_', "-");
+    format!("https://{host}.suitetalk.api.netsuite.com/services/rest")
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_source(&Env)
+    }
+
+    pub fn from_source(src: &dyn Source) -> Result<Config, ConfigError> {
+        let bind_addr = parse_or(src, "BIND_ADDR", "0.0.0.0:8080".parse().expect("literal"))?;
+        let role = match src.get("BRIDGE_ROLE").as_deref() {
+            None | Some("all") => Role::All,
+            Some("ingress") => Role::Ingress,
+            Some("worker") => Role::Worker,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "BRIDGE_ROLE",
+                    value: other.into(),
+                    why: "expected all, ingress or worker".into(),
+                })
+            }
+        };
+        let redis_url = required(
+            src,
+            "REDIS_URL",
+            "the queue and shared state live in Redis (e.g. redis://127.0.0.1:6379)",
+        )?;
+        if !redis_url.starts_with("redis://") && !redis_url.starts_with("rediss://") {
+            return Err(ConfigError::Invalid {
+                name: "REDIS_URL",
+                value: redis_url,
+                why: "expected a redis:// or rediss:// URL".into(),
+            });
+        }
+        let key_prefix = src
+            .get("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| "bridge".into());
+        if key_prefix.contains(['{', '}', ' ']) {
+            return Err(ConfigError::Invalid {
+                name: "REDIS_KEY_PREFIX",
+                value: key_prefix,
+                why: "must not contain braces or spaces (the bridge adds the hash tag)".into(),
+            });
+        }
+        let queue = QueueConfig {
+            redis_url,
+            key_prefix,
+            max_attempts: positive("JOB_MAX_ATTEMPTS", parse_or(src, "JOB_MAX_ATTEMPTS", 8)?)?,
+            retry_base: millis(src, "JOB_RETRY_BASE_MS", 1_000)?,
+            retry_max: millis(src, "JOB_RETRY_MAX_MS", 300_000)?,
+            reclaim_idle: millis(src, "JOB_RECLAIM_IDLE_MS", 30_000)?,
+            dedupe_ttl: Duration::from_secs(positive(
+                "DEDUPE_TTL_SECS",
+                parse_or(src, "DEDUPE_TTL_SECS", 72 * 3600u64)?,
+            )?),
+        };
+
+        let tiktok = TikTokConfig {
+            app_key: required(
+                src,
+                "TIKTOK_APP_KEY",
+                "the app key from TikTok Partner Center",
+            )?,
+            app_secret: required(src, "TIKTOK_APP_SECRET", "signs API calls and webhooks")?.into(),
+            api_base: base_url(
+                src,
+                "TIKTOK_API_BASE",
+                "https://open-api.tiktokglobalshop.com",
+            )?,
+            auth_base: base_url(src, "TIKTOK_AUTH_BASE", "https://auth.tiktok-shops.com")?,
+            shop_id: required(src, "TIKTOK_SHOP_ID", "the shop whose orders are synced")?,
+            shop_cipher: required(
+                src,
+                "TIKTOK_SHOP_CIPHER",
+                "from GET /authorization/202309/shops",
+            )?,
+            access_token: required(src, "TIKTOK_ACCESS_TOKEN", "the shop's access token")?.into(),
+            refresh_token: required(
+                src,
+                "TIKTOK_REFRESH_TOKEN",
+                "used to renew the access token",
+            )?
+            .into(),
+            qps_per_api: positive("TIKTOK_QPS", parse_or(src, "TIKTOK_QPS", 50u32)?)?,
+            timeout: millis(src, "TIKTOK_TIMEOUT_MS", 10_000)?,
+        };
+
+        let account_id = required(
+            src,
+            "NETSUITE_ACCOUNT_ID",
+            "the account id as issued, e.g. 1234567_SB1",
+        )?;
+        let rest_base = base_url(
+            src,
+            "NETSUITE_REST_BASE",
+            &netsuite_rest_base_for(&account_id),
+        )?;
+        let auth = match src.get("NETSUITE_AUTH").as_deref().unwrap_or("oauth2") {
+            "oauth2" => {
+                let key_path = required(
+                    src,
+                    "NETSUITE_PRIVATE_KEY",
+                    "path to the PEM private key whose certificate is uploaded to NetSuite",
+                )?;
+                let pem = std::fs::read_to_string(&key_path).map_err(|e| ConfigError::Invalid {
+                    name: "NETSUITE_PRIVATE_KEY",
+                    value: key_path.clone(),
+                    why: format!("cannot read the key file: {e}"),
+                })?;
+                let algorithm = if pem.contains("BEGIN EC PRIVATE KEY") {
+                    "ES256"
+                } else if pem.contains("BEGIN RSA PRIVATE KEY") {
+                    "PS256"
+                } else if pem.contains("BEGIN PRIVATE KEY") {
+                    // PKCS#8 does not say the key type in its armor; the algorithm is
+                    // given or defaults to PS256 (RSA-PSS), Oracle's usual choice.
+                    "PS256"
+                } else {
+                    return Err(ConfigError::Invalid {
+                        name: "NETSUITE_PRIVATE_KEY",
+                        value: key_path,
+                        why: "not a PEM private key".into(),
+                    });
+                };
+                let algorithm = src
+                    .get("NETSUITE_JWT_ALG")
+                    .unwrap_or_else(|| algorithm.to_string());
+                if !matches!(
+                    algorithm.as_str(),
+                    "PS256" | "PS384" | "PS512" | "ES256" | "ES384"
+                ) {
+                    return Err(ConfigError::Invalid {
+                        name: "NETSUITE_JWT_ALG",
+                        value: algorithm,
+                        why: "NetSuite accepts PS256, PS384, PS512, ES256, ES384".into(),
+                    });
+                }
+                NetSuiteAuth::OAuth2 {
+                    client_id: required(
+                        src,
+                        "NETSUITE_CLIENT_ID",
+                        "the integration record's client id",
+                    )?,
+                    certificate_id: required(
+                        src,
+                        "NETSUITE_CERTIFICATE_ID",
+                        "the id NetSuite gave the uploaded certificate",
+                    )?,
+                    private_key_pem: pem.into(),
+                    algorithm,
+                }
+            }
+            "tba" => NetSuiteAuth::Tba {
+                consumer_key: required(src, "NETSUITE_CONSUMER_KEY", "the integration's key")?,
+                consumer_secret: required(
+                    src,
+                    "NETSUITE_CONSUMER_SECRET",
+                    "the integration's secret",
+                )?
+                .into(),
+                token_id: required(src, "NETSUITE_TOKEN_ID", "the access token id")?,
+                token_secret: required(src, "NETSUITE_TOKEN_SECRET", "the access token secret")?
+                    .into(),
+            },
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "NETSUITE_AUTH",
+                    value: other.into(),
+                    why: "expected oauth2 or tba".into(),
+                })
+            }
+        };
+        let netsuite = NetSuiteConfig {
+            account_id,
+            rest_base,
+            auth,
+            concurrency: positive(
+                "NETSUITE_CONCURRENCY",
+                parse_or(src, "NETSUITE_CONCURRENCY", 4usize)?,
+            )?,
+            timeout: millis(src, "NETSUITE_TIMEOUT_MS", 60_000)?,
+        };
+
+        let d = MappingConfig::default();
+        let mapping = MappingConfig {
+            fixed_customer_id: src.get("NETSUITE_CUSTOMER_ID"),
+            subsidiary_id: src.get("NETSUITE_SUBSIDIARY_ID"),
+            sku_field: {
+                let f = src.get("NETSUITE_SKU_FIELD").unwrap_or(d.sku_field);
+                if !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(ConfigError::Invalid {
+                        name: "NETSUITE_SKU_FIELD",
+                        value: f,
+                        why: "must be a plain field name (letters, digits, _)".into(),
+                    });
+                }
+                f
+            },
+            shipping_item_id: src
+                .get("NETSUITE_SHIPPING_ITEM_ID")
+                .unwrap_or(d.shipping_item_id),
+            tax_item_id: src.get("NETSUITE_TAX_ITEM_ID").unwrap_or(d.tax_item_id),
+            seller_discount_item_id: src
+                .get("NETSUITE_SELLER_DISCOUNT_ITEM_ID")
+                .unwrap_or(d.seller_discount_item_id),
+            platform_discount_item_id: src
+                .get("NETSUITE_PLATFORM_DISCOUNT_ITEM_ID")
+                .unwrap_or(d.platform_discount_item_id),
+            warehouse_locations: pairs(src, "WAREHOUSE_LOCATIONS")?,
+            default_location_id: src.get("NETSUITE_LOCATION_ID"),
+            fbt_location_id: src.get("NETSUITE_FBT_LOCATION_ID"),
+            order_status: src.get("NETSUITE_ORDER_STATUS").unwrap_or(d.order_status),
+        };
+
+        Ok(Config {
+            bind_addr,
+            role,
+            queue,
+            tiktok,
+            netsuite,
+            mapping,
+            max_body_bytes: positive(
+                "MAX_BODY_BYTES",
+                parse_or(src, "MAX_BODY_BYTES", 256 * 1024usize)?,
+            )?,
+            worker_concurrency: positive(
+                "WORKER_CONCURRENCY",
+                parse_or(src, "WORKER_CONCURRENCY", 16usize)?,
+            )?,
+            // 0 turns the catch-up poller off (e.g. a replica that should not poll).
+            poll_interval: Duration::from_secs(parse_or(src, "POLL_INTERVAL_SECS", 300u64)?),
+            poll_overlap: Duration::from_secs(parse_or(src, "POLL_OVERLAP_SECS", 600u64)?),
+            unpark_interval: Duration::from_secs(positive(
+                "UNPARK_INTERVAL_SECS",
+                parse_or(src, "UNPARK_INTERVAL_SECS", 60u64)?,
+            )?),
+            shutdown_grace: Duration::from_secs(parse_or(src, "SHUTDOWN_GRACE_SECS", 30u64)?),
+            admin_token: src.get("ADMIN_TOKEN").map(SecretString::from),
+            consumer_name: src.get("CONSUMER_NAME").unwrap_or_else(|| {
+                let host = src.get("HOSTNAME").unwrap_or_else(|| "bridge".into());
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                format!("{host}-{}", &id[..8])
+            }),
+        })
+    }
+}
+
+/// The environment first, then fallbacks (used to point an unconfigured bridge at the
+/// built-in sandbox).
+pub struct Layered<'a> {
+    pub first: &'a dyn Source,
+    pub then: &'a dyn Source,
+}
+
+impl Source for Layered<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.first.get(name).or_else(|| self.then.get(name))
+    }
+}
+
+/// True when no TikTok or NetSuite credentials are configured at all.
+pub fn has_no_credentials(src: &dyn Source) -> bool {
+    [
+        "TIKTOK_APP_KEY",
+        "TIKTOK_APP_SECRET",
+        "NETSUITE_ACCOUNT_ID",
+        "NETSUITE_CONSUMER_KEY",
+        "NETSUITE_CLIENT_ID",
+    ]
+    .iter()
+    .all(|n| src.get(n).is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> HashMap<String, String> {
+        [
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("TIKTOK_APP_KEY", "k"),
+            ("TIKTOK_APP_SECRET", "s"),
+            ("TIKTOK_SHOP_ID", "1"),
+            ("TIKTOK_SHOP_CIPHER", "c"),
+            ("TIKTOK_ACCESS_TOKEN", "a"),
+            ("TIKTOK_REFRESH_TOKEN", "r"),
+            ("NETSUITE_ACCOUNT_ID", "1234567_SB1"),
+            ("NETSUITE_AUTH", "tba"),
+            ("NETSUITE_CONSUMER_KEY", "ck"),
+            ("NETSUITE_CONSUMER_SECRET", "cs"),
+            ("NETSUITE_TOKEN_ID", "ti"),
+            ("NETSUITE_TOKEN_SECRET", "ts"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn complete_settings_load_with_defaults() {
+        let c = Config::from_source(&base()).unwrap();
+        assert_eq!(
+            c.netsuite.rest_base,
+            "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest"
+        );
+        assert_eq!(c.tiktok.api_base, "https://open-api.tiktokglobalshop.com");
+        assert_eq!(c.max_body_bytes, 256 * 1024);
+        assert_eq!(c.role, Role::All);
+        assert_eq!(c.mapping.sku_field, "itemid");
+    }
+
+    #[test]
+    fn a_missing_setting_is_named() {
+        let mut m = base();
+        m.remove("TIKTOK_APP_SECRET");
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(e.contains("TIKTOK_APP_SECRET"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_setting_is_named_with_its_value() {
+        let mut m = base();
+        m.insert("NETSUITE_CONCURRENCY".into(), "many".into());
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("NETSUITE_CONCURRENCY") && e.contains("many"),
+            "{e}"
+        );
+        let mut m = base();
+        m.insert("NETSUITE_CONCURRENCY".into(), "0".into());
+        assert!(Config::from_source(&m).is_err());
+        let mut m = base();
+        m.insert("NETSUITE_AUTH".into(), "basic".into());
+        assert!(Config::from_source(&m)
+            .unwrap_err()
+            .to_string()
+            .contains("NETSUITE_AUTH"));
+        let mut m = base();
+        m.insert("WAREHOUSE_LOCATIONS".into(), "W1=3,broken".into());
+        assert!(Config::from_source(&m)
+            .unwrap_err()
+            .to_string()
+            .contains("WAREHOUSE_LOCATIONS"));
+    }
+
+    #[test]
+    fn oauth2_needs_a_readable_key_file() {
+        let mut m = base();
+        m.insert("NETSUITE_AUTH".into(), "oauth2".into());
+        m.insert("NETSUITE_CLIENT_ID".into(), "cid".into());
+        m.insert("NETSUITE_CERTIFICATE_ID".into(), "kid".into());
+        m.insert("NETSUITE_PRIVATE_KEY".into(), "/nonexistent/key.pem".into());
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(e.contains("NETSUITE_PRIVATE_KEY"), "{e}");
+    }
+
+    #[test]
+    fn warehouse_map_parses() {
+        let mut m = base();
+        m.insert("WAREHOUSE_LOCATIONS".into(), "W1=3, W2=4".into());
+        let c = Config::from_source(&m).unwrap();
+        assert_eq!(c.mapping.warehouse_locations["W2"], "4");
+    }
 }

@@ -1,10 +1,16 @@
 //! tiktok-netsuite-bridge: signed TikTok Shop webhooks and NetSuite callouts in, Redis
 //! Streams in the middle, NetSuite records and TikTok updates out.
 
+pub mod app;
 pub mod config;
+pub mod ingress;
+pub mod jobs;
 pub mod mapping;
+pub mod metrics;
 pub mod netsuite;
 pub mod queue;
 pub mod sandbox;
 pub mod state;
 pub mod tiktok;
+pub mod timers;
+pub mod worker;

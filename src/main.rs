@@ -1,1 +1,136 @@
-fn main() {}
+//! Command line: `serve` runs a replica (against the built-in sandbox when no credentials
+//! are configured), `sandbox` runs the simulated TikTok Shop and NetSuite on their own.
+
+use anyhow::Context;
+use bridge::config::{self, Config, Env, Layered, Role};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+
+#[derive(Parser)]
+#[command(name = "tiktok-netsuite-bridge", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    All,
+    Ingress,
+    Worker,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a replica: ingress, workers and timers (or one part with --role).
+    Serve {
+        /// Overrides BRIDGE_ROLE.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        /// Where the built-in sandbox listens when no credentials are configured.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        sandbox_addr: SocketAddr,
+    },
+    /// Run the simulated TikTok Shop and NetSuite APIs on their own.
+    Sandbox {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        addr: SocketAddr,
+        /// Also push signed webhooks for orders created through the control API here.
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::io::stdout().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().with_current_span(true).init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { role, sandbox_addr } => serve(role, sandbox_addr).await,
+        Command::Sandbox { addr, webhook_url } => {
+            let sb = bridge::sandbox::spawn(addr).await?;
+            if let Some(url) = webhook_url {
+                sb.set_webhook_target(&url);
+            }
+            println!("{}", sb.describe());
+            shutdown_signal().await;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(role: Option<RoleArg>, sandbox_addr: SocketAddr) -> anyhow::Result<()> {
+    let mut sandbox = None;
+    let cfg = if config::has_no_credentials(&Env) {
+        let sb = bridge::sandbox::spawn(sandbox_addr)
+            .await
+            .context("no credentials configured, and the built-in sandbox could not start")?;
+        let fallback = sb.bridge_settings();
+        let cfg = Config::from_source(&Layered {
+            first: &Env,
+            then: &fallback,
+        })?;
+        sandbox = Some(sb);
+        cfg
+    } else {
+        Config::from_env()?
+    };
+    let mut cfg = cfg;
+    if let Some(r) = role {
+        cfg.role = match r {
+            RoleArg::All => Role::All,
+            RoleArg::Ingress => Role::Ingress,
+            RoleArg::Worker => Role::Worker,
+        };
+    }
+    let bind = cfg.bind_addr;
+    let running = bridge::app::start(cfg, None).await?;
+    if let Some(sb) = &sandbox {
+        sb.set_webhook_target(&format!(
+            "http://{}/webhooks/tiktok",
+            running.addr.unwrap_or(bind)
+        ));
+        println!(
+            "\nNo TikTok/NetSuite credentials configured: running against the built-in sandbox.\n{}\n",
+            sb.describe()
+        );
+    }
+    let token = running.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight jobs");
+        token.cancel();
+    });
+    running.wait().await;
+    Ok(())
+}

@@ -1,4 +1,152 @@
-//! Simulated TikTok Shop and NetSuite servers for tests, the demo and benchmarks.
+//! Simulated TikTok Shop and NetSuite servers for tests, the demo and benchmarks. Both
+//! are served on one address (their paths do not overlap), so a bridge only needs its
+//! base URLs pointed here.
 
 pub mod netsuite;
 pub mod tiktok;
+
+use netsuite::{NetSuiteSandbox, NetSuiteSandboxConfig};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tiktok::{TikTokSandbox, TikTokSandboxConfig};
+
+/// SKUs the sandbox's NetSuite knows from the start, for the demo and a first curl.
+pub const DEMO_SKUS: &[&str] = &["TSHIRT-BLK-M", "TSHIRT-BLK-L", "HOODIE-GRY-M", "CAP-RED"];
+
+/// Item ids of the adjustment lines (shipping, tax, discounts) in the sandbox account.
+#[derive(Debug, Clone)]
+pub struct AdjustmentItems {
+    pub shipping: String,
+    pub tax: String,
+    pub seller_discount: String,
+    pub platform_discount: String,
+}
+
+pub struct SandboxHandle {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub tiktok: Arc<TikTokSandbox>,
+    pub netsuite: Arc<NetSuiteSandbox>,
+    pub adjustments: AdjustmentItems,
+    webhook_target: Mutex<Option<String>>,
+}
+
+/// Start both simulators on `addr` (port 0 picks a free one) with their default settings.
+pub async fn spawn(addr: SocketAddr) -> std::io::Result<SandboxHandle> {
+    spawn_with(
+        addr,
+        TikTokSandboxConfig::default(),
+        NetSuiteSandboxConfig::default(),
+    )
+    .await
+}
+
+pub async fn spawn_with(
+    addr: SocketAddr,
+    tiktok_cfg: TikTokSandboxConfig,
+    netsuite_cfg: NetSuiteSandboxConfig,
+) -> std::io::Result<SandboxHandle> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let tt = TikTokSandbox::new(tiktok_cfg);
+    let ns = NetSuiteSandbox::new(netsuite_cfg);
+    ns.set_base_url(&base_url);
+    let app = tiktok::router(tt.clone()).merge(netsuite::router(ns.clone()));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "sandbox server stopped");
+        }
+    });
+    let adjustments = AdjustmentItems {
+        shipping: ns.add_item("TIKTOK-SHIPPING"),
+        tax: ns.add_item("TIKTOK-TAX"),
+        seller_discount: ns.add_item("TIKTOK-SELLER-DISCOUNT"),
+        platform_discount: ns.add_item("TIKTOK-PLATFORM-DISCOUNT"),
+    };
+    for sku in DEMO_SKUS {
+        ns.add_item(sku);
+    }
+    Ok(SandboxHandle {
+        addr,
+        base_url,
+        tiktok: tt,
+        netsuite: ns,
+        adjustments,
+        webhook_target: Mutex::new(None),
+    })
+}
+
+impl SandboxHandle {
+    /// Settings that point a bridge at this sandbox (TBA auth, no key file needed).
+    /// Layered under the real environment, so anything set there still wins.
+    pub fn bridge_settings(&self) -> HashMap<String, String> {
+        let t = self.tiktok.config();
+        let n = self.netsuite.config();
+        let a = &self.adjustments;
+        [
+            ("TIKTOK_APP_KEY", t.app_key.as_str()),
+            ("TIKTOK_APP_SECRET", t.app_secret.as_str()),
+            ("TIKTOK_API_BASE", self.base_url.as_str()),
+            ("TIKTOK_AUTH_BASE", self.base_url.as_str()),
+            ("TIKTOK_SHOP_ID", t.shop_id.as_str()),
+            ("TIKTOK_SHOP_CIPHER", t.shop_cipher.as_str()),
+            ("TIKTOK_ACCESS_TOKEN", t.access_token.as_str()),
+            ("TIKTOK_REFRESH_TOKEN", t.refresh_token.as_str()),
+            ("NETSUITE_ACCOUNT_ID", n.account_id.as_str()),
+            ("NETSUITE_AUTH", "tba"),
+            ("NETSUITE_CONSUMER_KEY", n.consumer_key.as_str()),
+            ("NETSUITE_CONSUMER_SECRET", n.consumer_secret.as_str()),
+            ("NETSUITE_TOKEN_ID", n.token_id.as_str()),
+            ("NETSUITE_TOKEN_SECRET", n.token_secret.as_str()),
+            ("NETSUITE_SHIPPING_ITEM_ID", a.shipping.as_str()),
+            ("NETSUITE_TAX_ITEM_ID", a.tax.as_str()),
+            (
+                "NETSUITE_SELLER_DISCOUNT_ITEM_ID",
+                a.seller_discount.as_str(),
+            ),
+            (
+                "NETSUITE_PLATFORM_DISCOUNT_ITEM_ID",
+                a.platform_discount.as_str(),
+            ),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([("NETSUITE_REST_BASE".to_string(), self.netsuite.rest_base())])
+        .collect()
+    }
+
+    /// Where a bridge listens, so the instructions can name it.
+    pub fn set_webhook_target(&self, url: &str) {
+        *self.webhook_target.lock() = Some(url.to_string());
+    }
+
+    /// How to drive the sandbox by hand.
+    pub fn describe(&self) -> String {
+        let base = &self.base_url;
+        let target = self
+            .webhook_target
+            .lock()
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8080/webhooks/tiktok".into());
+        format!(
+            "Sandbox TikTok Shop + NetSuite at {base}
+  1. Create a paid order in the TikTok sandbox:
+     curl -s -X POST {base}/_sandbox/tiktok/orders -H 'content-type: application/json' \\
+       -d '{{\"order_id\":\"576486316948490001\",\"lines\":[{{\"seller_sku\":\"TSHIRT-BLK-M\",\"sku_id\":\"1729592969712207013\",\"product_id\":\"1729592969712200000\",\"unit_price\":\"19.99\",\"quantity\":2}}]}}'
+  2. Have the sandbox send the signed order-status webhook to the bridge:
+     curl -s -X POST {base}/_sandbox/tiktok/webhooks -H 'content-type: application/json' \\
+       -d '{{\"url\":\"{target}\",\"topic\":1,\"order_id\":\"576486316948490001\"}}'
+  3. See the sales order NetSuite now holds:
+     curl -s {base}/_sandbox/netsuite/sales-orders
+  Known SKUs: {skus}. Webhooks are signed with app key {key:?} and secret {secret:?}
+  (Authorization = hex HMAC-SHA256(secret, app_key + body)).",
+            skus = DEMO_SKUS.join(", "),
+            key = self.tiktok.config().app_key,
+            secret = self.tiktok.config().app_secret,
+        )
+    }
+}

@@ -1,0 +1,211 @@
+//! Wiring: connect the backends, build the clients, start ingress, workers and timers as
+//! the replica's role says, and stop them gracefully.
+
+use crate::config::{Config, Role};
+use crate::ingress::{self, IngressState};
+use crate::jobs::JobContext;
+use crate::metrics::Metrics;
+use crate::netsuite::client::NetSuiteClient;
+use crate::queue::redis::RedisQueue;
+use crate::queue::JobQueue;
+use crate::state::redis::RedisState;
+use crate::state::StateStore;
+use crate::tiktok::client::TikTokClient;
+use crate::timers::{self, poller::Poller, unpark::Unparker};
+use crate::worker::{RetryPolicy, Worker, WorkerConfig};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running bridge (one replica).
+pub struct RunningBridge {
+    pub addr: Option<SocketAddr>,
+    pub metrics: Arc<Metrics>,
+    pub queue: Arc<dyn JobQueue>,
+    pub state: Arc<dyn StateStore>,
+    pub tiktok: Option<TikTokClient>,
+    pub netsuite: Option<NetSuiteClient>,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningBridge {
+    /// Stop taking work, finish in-flight jobs, then return.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Stop at once, as a crash would: in-flight jobs stay pending, locks stay held
+    /// until they expire. For fault-injection tests.
+    pub fn kill(self) {
+        self.shutdown.cancel();
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Wait until the replica stops (after its shutdown token is cancelled).
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub async fn connect_backends(
+    cfg: &Config,
+) -> anyhow::Result<(Arc<dyn JobQueue>, Arc<dyn StateStore>)> {
+    let queue = RedisQueue::connect(&cfg.queue.redis_url, &cfg.queue.key_prefix)
+        .await
+        .with_context(|| "cannot reach Redis at REDIS_URL".to_string())?;
+    let state = RedisState::connect(&cfg.queue.redis_url, &cfg.queue.key_prefix)
+        .await
+        .with_context(|| "cannot reach Redis at REDIS_URL".to_string())?;
+    Ok((Arc::new(queue), Arc::new(state)))
+}
+
+/// Start a replica. `listener` lets tests bind port 0 first; `None` binds `cfg.bind_addr`.
+pub async fn start(cfg: Config, listener: Option<TcpListener>) -> anyhow::Result<RunningBridge> {
+    let (queue, state) = connect_backends(&cfg).await?;
+    start_with(cfg, listener, queue, state).await
+}
+
+pub async fn start_with(
+    cfg: Config,
+    listener: Option<TcpListener>,
+    queue: Arc<dyn JobQueue>,
+    state: Arc<dyn StateStore>,
+) -> anyhow::Result<RunningBridge> {
+    let metrics = Arc::new(Metrics::new());
+    let shutdown = CancellationToken::new();
+    let mut tasks = Vec::new();
+    let mut addr = None;
+
+    if matches!(cfg.role, Role::All | Role::Ingress) {
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(cfg.bind_addr)
+                .await
+                .with_context(|| format!("cannot listen on BIND_ADDR {}", cfg.bind_addr))?,
+        };
+        addr = Some(listener.local_addr()?);
+        let st = IngressState {
+            queue: queue.clone(),
+            state: state.clone(),
+            metrics: metrics.clone(),
+            tiktok_app_key: cfg.tiktok.app_key.clone(),
+            tiktok_app_secret: cfg.tiktok.app_secret.clone(),
+            tiktok_shop_id: cfg.tiktok.shop_id.clone(),
+            dedupe_ttl: cfg.queue.dedupe_ttl,
+            admin_token: cfg.admin_token.clone(),
+            enqueue_timeout: Duration::from_millis(2000),
+        };
+        let app = ingress::router(st, cfg.max_body_bytes);
+        let token = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "HTTP server stopped with an error");
+            }
+        }));
+        tracing::info!(addr = ?addr, "ingress listening");
+    }
+
+    let mut tiktok_client = None;
+    let mut netsuite_client = None;
+    if matches!(cfg.role, Role::All | Role::Worker) {
+        let tiktok = TikTokClient::new(cfg.tiktok.clone(), state.clone())
+            .context("cannot build the TikTok client")?;
+        let netsuite = NetSuiteClient::new(cfg.netsuite.clone())
+            .context("cannot build the NetSuite client")?;
+        let ctx = Arc::new(JobContext {
+            state: state.clone(),
+            tiktok: tiktok.clone(),
+            netsuite: netsuite.clone(),
+            mapping: cfg.mapping.clone(),
+            metrics: metrics.clone(),
+        });
+        let worker = Worker::new(
+            ctx,
+            queue.clone(),
+            WorkerConfig {
+                consumer: cfg.consumer_name.clone(),
+                concurrency: cfg.worker_concurrency,
+                retry: RetryPolicy {
+                    max_attempts: cfg.queue.max_attempts,
+                    base: cfg.queue.retry_base,
+                    max: cfg.queue.retry_max,
+                },
+                reclaim_idle: cfg.queue.reclaim_idle,
+                lock_ttl: Duration::from_secs(120),
+                shutdown_grace: cfg.shutdown_grace,
+            },
+        );
+        tasks.push(tokio::spawn(worker.run(shutdown.clone())));
+
+        let poller = Arc::new(Poller {
+            tiktok: tiktok.clone(),
+            queue: queue.clone(),
+            state: state.clone(),
+            metrics: metrics.clone(),
+            overlap: cfg.poll_overlap,
+            first_window: Duration::from_secs(24 * 3600),
+            dedupe_ttl: cfg.queue.dedupe_ttl,
+            owner: cfg.consumer_name.clone(),
+        });
+        if cfg.poll_interval.is_zero() {
+            tracing::info!("catch-up poller off (POLL_INTERVAL_SECS=0)");
+        } else {
+            tasks.push(tokio::spawn(timers::every(
+                cfg.poll_interval,
+                shutdown.clone(),
+                "poller",
+                move || {
+                    let p = poller.clone();
+                    async move { p.run_once().await.map(|_| ()) }
+                },
+            )));
+        }
+        let unparker = Arc::new(Unparker {
+            netsuite: netsuite.clone(),
+            queue: queue.clone(),
+            state: state.clone(),
+            sku_field: cfg.mapping.sku_field.clone(),
+            owner: cfg.consumer_name.clone(),
+        });
+        tasks.push(tokio::spawn(timers::every(
+            cfg.unpark_interval,
+            shutdown.clone(),
+            "unpark",
+            move || {
+                let u = unparker.clone();
+                async move { u.run_once().await.map(|_| ()) }
+            },
+        )));
+        tiktok_client = Some(tiktok);
+        netsuite_client = Some(netsuite);
+    }
+
+    Ok(RunningBridge {
+        addr,
+        metrics,
+        queue,
+        state,
+        tiktok: tiktok_client,
+        netsuite: netsuite_client,
+        shutdown,
+        tasks,
+    })
+}

@@ -1,0 +1,85 @@
+//! Releases parked jobs once their reason resolves: unknown SKUs are looked up again in
+//! one SuiteQL query for all parked orders, and jobs whose SKUs now all exist are queued.
+
+use crate::netsuite::client::NetSuiteClient;
+use crate::queue::{Job, JobEnvelope, JobQueue, SyncTrigger};
+use crate::state::{ParkReason, StateStore};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Unparker {
+    pub netsuite: NetSuiteClient,
+    pub queue: Arc<dyn JobQueue>,
+    pub state: Arc<dyn StateStore>,
+    pub sku_field: String,
+    pub owner: String,
+}
+
+const LOCK_KEY: &str = "timer:unpark";
+
+impl Unparker {
+    /// One sweep. Returns how many jobs it released.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        if !self
+            .state
+            .try_lock(LOCK_KEY, &self.owner, Duration::from_secs(120))
+            .await?
+        {
+            return Ok(0);
+        }
+        let result = self.sweep().await;
+        self.state.unlock(LOCK_KEY, &self.owner).await?;
+        result
+    }
+
+    async fn sweep(&self) -> anyhow::Result<usize> {
+        let parked = self.state.parked().await?;
+        if parked.is_empty() {
+            return Ok(0);
+        }
+        let wanted: BTreeSet<String> = parked
+            .iter()
+            .flat_map(|p| match &p.reason {
+                ParkReason::UnknownSku { skus } => skus.clone(),
+            })
+            .collect();
+        let wanted: Vec<String> = wanted.into_iter().collect();
+        let found = self
+            .netsuite
+            .find_items_by_sku(&self.sku_field, &wanted)
+            .await?;
+        let mut released = 0;
+        for p in parked {
+            let ready = match &p.reason {
+                ParkReason::UnknownSku { skus } => skus.iter().all(|s| found.contains_key(s)),
+            };
+            if !ready {
+                continue;
+            }
+            let job = match p.envelope.job.clone() {
+                Job::OrderSync {
+                    shop_id,
+                    order_id,
+                    update_time,
+                    ..
+                } => Job::OrderSync {
+                    shop_id,
+                    order_id,
+                    trigger: SyncTrigger::Unparked,
+                    update_time,
+                },
+            };
+            // Queue first, then unpark: a crash in between queues it twice, harmlessly.
+            let mut env = JobEnvelope::new(job);
+            env.enqueued_at_ms = p.envelope.enqueued_at_ms;
+            self.queue.enqueue(&env).await?;
+            self.state.unpark(&p.envelope.id).await?;
+            released += 1;
+        }
+        if released > 0 {
+            tracing::info!(released, "parked jobs released");
+        }
+        Ok(released)
+    }
+}

@@ -1,0 +1,390 @@
+//! The worker: reads jobs from the queue in batches, prefetches the TikTok orders of a
+//! batch in one Get Order Detail call, runs handlers concurrently (never two on the same
+//! entity), and turns each outcome into ack, retry with backoff, park or dead letter. It
+//! also promotes due retries and reclaims jobs left pending by crashed replicas.
+
+use crate::jobs::{self, JobContext, JobError, Outcome, Prefetched};
+use crate::metrics::Kind;
+use crate::queue::{now_ms, Delivery, Job, JobEnvelope, JobQueue};
+use crate::state::ParkedJob;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// Get Order Detail takes at most 50 ids a call.
+const MAX_BATCH: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with equal jitter: half fixed, half random, so replicas that
+    /// failed together do not retry in lockstep.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(20)));
+        let capped = exp.min(self.max);
+        let half = capped / 2;
+        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
+        half + Duration::from_millis(jitter)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Unique per replica (and per worker in tests): the consumer name in the group.
+    pub consumer: String,
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub reclaim_idle: Duration,
+    /// How long an entity lock lives if its holder dies without releasing it.
+    pub lock_ttl: Duration,
+    pub shutdown_grace: Duration,
+}
+
+pub struct Worker {
+    ctx: Arc<JobContext>,
+    queue: Arc<dyn JobQueue>,
+    cfg: WorkerConfig,
+}
+
+fn order_id_of(job: &Job) -> Option<&str> {
+    match job {
+        Job::OrderSync { order_id, .. } => Some(order_id),
+    }
+}
+
+impl Worker {
+    pub fn new(ctx: Arc<JobContext>, queue: Arc<dyn JobQueue>, cfg: WorkerConfig) -> Arc<Self> {
+        Arc::new(Worker { ctx, queue, cfg })
+    }
+
+    /// Run until `shutdown` is cancelled, then stop reading and let in-flight jobs finish
+    /// (up to the grace period; anything still running stays pending and is reclaimed).
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
+        let mut tasks = JoinSet::new();
+        let promoter = tokio::spawn(self.clone().promote_loop(shutdown.clone()));
+        let reclaim_every = (self.cfg.reclaim_idle / 2).max(Duration::from_millis(200));
+        let mut next_reclaim = Instant::now() + reclaim_every;
+        let mut read_errors = 0u32;
+
+        tracing::info!(consumer = %self.cfg.consumer, concurrency = self.cfg.concurrency, "worker started");
+        loop {
+            let first = tokio::select! {
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = shutdown.cancelled() => break,
+            };
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let want = (1 + permits.available_permits()).min(MAX_BATCH);
+            let batch = if Instant::now() >= next_reclaim {
+                next_reclaim = Instant::now() + reclaim_every;
+                self.queue
+                    .reclaim_idle(&self.cfg.consumer, self.cfg.reclaim_idle, want)
+                    .await
+                    .inspect(|d| {
+                        if !d.is_empty() {
+                            tracing::warn!(
+                                count = d.len(),
+                                "reclaimed jobs left by a stopped worker"
+                            );
+                        }
+                    })
+            } else {
+                // Short block so shutdown is noticed quickly without cancelling a read
+                // (a cancelled read could leave delivered entries unseen until reclaimed).
+                self.queue
+                    .read(&self.cfg.consumer, want, Duration::from_millis(500))
+                    .await
+            };
+            let deliveries = match batch {
+                Ok(d) => {
+                    read_errors = 0;
+                    d
+                }
+                Err(e) => {
+                    read_errors += 1;
+                    let wait = Duration::from_millis(200 * u64::from(read_errors.min(10)));
+                    tracing::error!(error = %e, "queue read failed; backing off");
+                    drop(first);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {},
+                        _ = shutdown.cancelled() => break,
+                    }
+                    continue;
+                }
+            };
+            if deliveries.is_empty() {
+                continue;
+            }
+            self.dispatch(deliveries, first, &permits, &mut tasks).await;
+            while tasks.try_join_next().is_some() {}
+        }
+
+        tracing::info!(in_flight = tasks.len(), "worker draining");
+        let drained = tokio::time::timeout(self.cfg.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                left = tasks.len(),
+                "grace period over; unfinished jobs stay pending and will be reclaimed"
+            );
+            tasks.abort_all();
+        }
+        promoter.abort();
+        tracing::info!(consumer = %self.cfg.consumer, "worker stopped");
+    }
+
+    async fn promote_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {},
+                _ = shutdown.cancelled() => return,
+            }
+            if let Err(e) = self.queue.promote_due(now_ms(), 500).await {
+                tracing::warn!(error = %e, "could not promote due retries");
+            }
+        }
+    }
+
+    /// Fetch the batch's orders in as few TikTok calls as possible, then start a task per job.
+    async fn dispatch(
+        self: &Arc<Self>,
+        deliveries: Vec<Delivery>,
+        first: OwnedSemaphorePermit,
+        permits: &Arc<Semaphore>,
+        tasks: &mut JoinSet<()>,
+    ) {
+        let prefetched = Arc::new(self.prefetch(&deliveries).await);
+        let mut first = Some(first);
+        for d in deliveries {
+            let permit = match first.take() {
+                Some(p) => p,
+                None => match permits.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+            };
+            let me = self.clone();
+            let pre = prefetched.clone();
+            let span = tracing::info_span!(
+                "job",
+                job_id = %d.envelope.id,
+                kind = d.envelope.job.kind(),
+                attempt = d.envelope.attempt,
+                order_id = order_id_of(&d.envelope.job).unwrap_or(""),
+            );
+            tasks.spawn(
+                async move {
+                    me.handle(d, &pre).await;
+                    drop(permit);
+                }
+                .instrument(span),
+            );
+        }
+    }
+
+    async fn prefetch(&self, deliveries: &[Delivery]) -> Prefetched {
+        let shop = self.ctx.tiktok.shop_id().to_string();
+        let mut ids: Vec<String> = Vec::new();
+        for d in deliveries {
+            // More job kinds arrive with later flows; only order syncs batch their reads.
+            #[allow(irrefutable_let_patterns)]
+            if let Job::OrderSync {
+                shop_id, order_id, ..
+            } = &d.envelope.job
+            {
+                if *shop_id == shop && !ids.contains(order_id) {
+                    ids.push(order_id.clone());
+                }
+            }
+        }
+        if ids.len() < 2 {
+            // A lone job fetches its own order; nothing to batch.
+            return HashMap::new();
+        }
+        match self.ctx.tiktok.get_orders(&ids).await {
+            Ok(orders) => orders.into_iter().map(|o| (o.id.clone(), o)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, count = ids.len(), "batched order fetch failed; jobs fetch their own");
+                HashMap::new()
+            }
+        }
+    }
+
+    async fn handle(&self, d: Delivery, prefetched: &Prefetched) {
+        let env = &d.envelope;
+        let kind = env.job.kind();
+        if d.delivery_count > u64::from(self.cfg.retry.max_attempts) + 1 {
+            // Handed out again and again without an answer: it keeps killing workers.
+            let why = format!(
+                "delivered {} times without completing (worker crashes?)",
+                d.delivery_count
+            );
+            self.finish_dead(&d, &why).await;
+            return;
+        }
+        let lock_key = env.job.entity_key().map(|k| format!("entity:{k}"));
+        if let Some(key) = &lock_key {
+            match self
+                .ctx
+                .state
+                .try_lock(key, &env.id, self.cfg.lock_ttl)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Another worker is on this entity: run again shortly, same attempt.
+                    let wait = rand::thread_rng().gen_range(200..600);
+                    self.ctx.metrics.job(kind, "deferred");
+                    if let Err(e) = self.queue.retry_at(&d, env, now_ms() + wait).await {
+                        tracing::error!(error = %e, "could not defer job; it stays pending");
+                    }
+                    return;
+                }
+                Err(e) => {
+                    self.finish_error(&d, JobError::Transient(format!("entity lock: {e}")))
+                        .await;
+                    return;
+                }
+            }
+        }
+
+        let started = Instant::now();
+        let result = jobs::run(&self.ctx, env, prefetched).await;
+        if let Some(key) = &lock_key {
+            if let Err(e) = self.ctx.state.unlock(key, &env.id).await {
+                tracing::warn!(error = %e, "could not release entity lock; it expires by itself");
+            }
+        }
+        self.ctx
+            .metrics
+            .job_duration
+            .get_or_create(&Kind { kind: kind.into() })
+            .observe(started.elapsed().as_secs_f64());
+
+        match result {
+            Ok(Outcome::Done(what)) => {
+                tracing::info!(what, "job done");
+                self.ctx.metrics.job(kind, "done");
+                if matches!(env.job, Job::OrderSync { .. }) {
+                    let secs = (now_ms() - env.enqueued_at_ms).max(0) as f64 / 1000.0;
+                    self.ctx.metrics.order_latency.observe(secs);
+                }
+                self.ack(&d).await;
+            }
+            Ok(Outcome::Skipped(why)) => {
+                tracing::info!(why, "job skipped");
+                self.ctx.metrics.job(kind, "skipped");
+                self.ack(&d).await;
+            }
+            Ok(Outcome::Parked(reason)) => {
+                tracing::warn!(
+                    reason = reason.label(),
+                    "job parked until its reason resolves"
+                );
+                let parked = ParkedJob {
+                    envelope: env.clone(),
+                    reason,
+                    parked_at_ms: now_ms(),
+                };
+                // Park first, then ack: a crash in between re-runs the job, which parks again.
+                match self.ctx.state.park(&parked).await {
+                    Ok(()) => {
+                        self.ctx.metrics.job(kind, "parked");
+                        self.ack(&d).await;
+                    }
+                    Err(e) => {
+                        self.finish_error(&d, JobError::Transient(format!("park: {e}")))
+                            .await
+                    }
+                }
+            }
+            Err(e) => self.finish_error(&d, e).await,
+        }
+    }
+
+    async fn ack(&self, d: &Delivery) {
+        if let Err(e) = self.queue.ack(d).await {
+            // The job stays pending and is reclaimed later; handlers are idempotent.
+            tracing::error!(error = %e, "ack failed; job will be reclaimed and re-run");
+        }
+    }
+
+    async fn finish_error(&self, d: &Delivery, err: JobError) {
+        let env = &d.envelope;
+        let kind = env.job.kind();
+        if err.is_retryable() && env.attempt < self.cfg.retry.max_attempts {
+            let wait = self.cfg.retry.delay(env.attempt);
+            let next = JobEnvelope {
+                attempt: env.attempt + 1,
+                last_error: Some(err.to_string()),
+                ..env.clone()
+            };
+            tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "job failed; will retry");
+            self.ctx.metrics.job(kind, "retried");
+            if let Err(e) = self
+                .queue
+                .retry_at(d, &next, now_ms() + wait.as_millis() as i64)
+                .await
+            {
+                tracing::error!(error = %e, "could not schedule retry; job stays pending");
+            }
+        } else {
+            let why = if err.is_retryable() {
+                format!("gave up after {} attempts: {err}", env.attempt)
+            } else {
+                err.to_string()
+            };
+            self.finish_dead(d, &why).await;
+        }
+    }
+
+    async fn finish_dead(&self, d: &Delivery, why: &str) {
+        tracing::error!(error = why, "job moved to the dead-letter stream");
+        self.ctx.metrics.job(d.envelope.job.kind(), "dead");
+        if let Err(e) = self.queue.dead_letter(d, why).await {
+            tracing::error!(error = %e, "could not dead-letter job; it stays pending");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped_with_jitter() {
+        let p = RetryPolicy {
+            max_attempts: 8,
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(1000),
+        };
+        for _ in 0..50 {
+            let d1 = p.delay(1);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d3 = p.delay(3);
+            assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
+            let d9 = p.delay(9);
+            assert!(d9 >= Duration::from_millis(500) && d9 <= Duration::from_millis(1000));
+        }
+        let spread: std::collections::HashSet<_> = (0..50).map(|_| p.delay(4)).collect();
+        assert!(spread.len() > 5, "jitter must spread retries");
+    }
+}
