@@ -1,8 +1,11 @@
 //! tiktok-netsuite-bridge: signed TikTok Shop webhooks and NetSuite callouts in, Redis
 //! Streams in the middle, NetSuite records and TikTok updates out.
 
+pub mod admin_cli;
 pub mod app;
+pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod ingress;
 pub mod jobs;
 pub mod mapping;

@@ -31,6 +31,12 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8090")]
         sandbox_addr: SocketAddr,
     },
+    /// Play a live stream against the built-in sandbox and print what happened.
+    Demo(bridge::demo::Args),
+    /// Run every benchmark and print a table of figures beside their targets.
+    Bench(bridge::bench::Args),
+    /// Operator commands: dead letters, parked jobs, order history.
+    Admin(bridge::admin_cli::Args),
     /// Run the simulated TikTok Shop and NetSuite APIs on their own.
     Sandbox {
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -77,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { role, sandbox_addr } => serve(role, sandbox_addr).await,
+        Command::Demo(args) => bridge::demo::run(args).await,
+        Command::Bench(args) => bridge::bench::run(args).await,
+        Command::Admin(args) => bridge::admin_cli::run(args).await,
         Command::Sandbox { addr, webhook_url } => {
             let sb = bridge::sandbox::spawn(addr).await?;
             if let Some(url) = webhook_url {

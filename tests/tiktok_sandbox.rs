@@ -65,6 +65,12 @@ impl StateStore for MemState {
         let values = self.values.lock();
         Ok(keys.iter().map(|k| values.get(k).cloned()).collect())
     }
+    async fn list_push(&self, _key: &str, _entry: &str, _max: usize) -> Result<(), StateError> {
+        Ok(())
+    }
+    async fn list_range(&self, _key: &str) -> Result<Vec<String>, StateError> {
+        Ok(Vec::new())
+    }
     async fn park(&self, _parked: &ParkedJob) -> Result<(), StateError> {
         Ok(())
     }

@@ -172,6 +172,13 @@ pub trait JobQueue: Send + Sync + 'static {
 
     async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
 
+    /// Re-queue a dead letter as a fresh job (attempt 1) and remove it from the dead
+    /// letters; false when no such dead letter exists (already replayed or discarded).
+    async fn replay_dead(&self, id: &str) -> Result<bool, QueueError>;
+
+    /// Drop a dead letter for good; false when it was not there.
+    async fn discard_dead(&self, id: &str) -> Result<bool, QueueError>;
+
     /// Cheap liveness check of the backend.
     async fn ping(&self) -> Result<(), QueueError>;
 }

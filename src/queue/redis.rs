@@ -402,7 +402,7 @@ impl RedisQueue {
 
     /// Re-queues a dead letter as a fresh job (attempt 1) and removes it from the dead
     /// stream. Returns false when no such dead letter exists (already replayed or discarded).
-    pub async fn replay_dead(&self, id: &str) -> Result<bool, QueueError> {
+    async fn replay_dead_entry(&self, id: &str) -> Result<bool, QueueError> {
         let mut conn = self.conn.clone();
         let found: StreamRangeReply = bounded(
             CALL_TIMEOUT,
@@ -439,7 +439,7 @@ impl RedisQueue {
     }
 
     /// Drops a dead letter for good; false when it was not there.
-    pub async fn discard_dead(&self, id: &str) -> Result<bool, QueueError> {
+    async fn discard_dead_entry(&self, id: &str) -> Result<bool, QueueError> {
         let mut conn = self.conn.clone();
         let removed: u64 = bounded(
             CALL_TIMEOUT,
@@ -739,6 +739,14 @@ impl JobQueue for RedisQueue {
             }
         }
         Ok(out)
+    }
+
+    async fn replay_dead(&self, id: &str) -> Result<bool, QueueError> {
+        self.replay_dead_entry(id).await
+    }
+
+    async fn discard_dead(&self, id: &str) -> Result<bool, QueueError> {
+        self.discard_dead_entry(id).await
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

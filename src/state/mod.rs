@@ -52,6 +52,12 @@ pub trait StateStore: Send + Sync + 'static {
     /// Read several keys at once; `None` where absent.
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StateError>;
 
+    /// Append `entry` to the list at `key`, keeping only the newest `max_len` entries
+    /// (per-order history).
+    async fn list_push(&self, key: &str, entry: &str, max_len: usize) -> Result<(), StateError>;
+    /// The list at `key`, oldest first.
+    async fn list_range(&self, key: &str) -> Result<Vec<String>, StateError>;
+
     /// Park a job (replacing an earlier parking of the same job id).
     async fn park(&self, parked: &ParkedJob) -> Result<(), StateError>;
     async fn parked(&self) -> Result<Vec<ParkedJob>, StateError>;

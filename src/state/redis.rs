@@ -182,6 +182,40 @@ impl StateStore for RedisState {
         .map_err(unavailable)
     }
 
+    async fn list_push(&self, key: &str, entry: &str, max_len: usize) -> Result<(), StateError> {
+        let full = format!("{}:list:{key}", self.base);
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("RPUSH")
+            .arg(&full)
+            .arg(entry)
+            .ignore()
+            .cmd("LTRIM")
+            .arg(&full)
+            .arg(-(max_len.max(1) as i64))
+            .arg(-1)
+            .ignore();
+        bounded(CALL_TIMEOUT, pipe.exec_async(&mut conn))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn list_range(&self, key: &str) -> Result<Vec<String>, StateError> {
+        let full = format!("{}:list:{key}", self.base);
+        let mut conn = self.conn.clone();
+        bounded(
+            CALL_TIMEOUT,
+            redis::cmd("LRANGE")
+                .arg(&full)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
     async fn park(&self, parked: &ParkedJob) -> Result<(), StateError> {
         let json = serde_json::to_string(parked).map_err(|e| StateError::Corrupt {
             key: format!("parked/{}", parked.envelope.id),

@@ -1,0 +1,8 @@
+//! (being written)
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("not built yet")
+}
