@@ -43,7 +43,7 @@ pub enum NetSuiteAuth {
         certificate_id: String,
         /// PEM text of the private key (read from `NETSUITE_PRIVATE_KEY`, a path).
         private_key_pem: SecretString,
-        /// JWT `alg`: PS256 (RSA) or ES256 (EC P-256). Chosen from the key type.
+        /// JWT `alg` (PS256, ES256, …); empty picks from the key type.
         algorithm: String,
     },
     /// Token-based authentication, OAuth 1.0a HMAC-SHA256.
@@ -113,9 +113,31 @@ pub enum Role {
     Worker,
 }
 
+/// Where the queue and shared state live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// `REDIS_URL` set: Redis Streams, shared by any number of replicas.
+    Redis { url: String },
+    /// No `REDIS_URL`: one SQLite database under `DATA_DIR`, for a single instance.
+    Embedded { data_dir: std::path::PathBuf },
+}
+
+impl Backend {
+    /// One line for logs and banners saying which backend runs.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Redis { .. } => "Redis (REDIS_URL)".to_string(),
+            Backend::Embedded { data_dir } => format!(
+                "embedded SQLite in {} (single instance; set REDIS_URL for replicas)",
+                data_dir.display()
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
-    pub redis_url: String,
+    pub backend: Backend,
     /// Prefix of every Redis key; wrapped in `{}` so one deployment shares a cluster slot.
     pub key_prefix: String,
     pub max_attempts: u32,
@@ -275,18 +297,25 @@ impl Config {
                 })
             }
         };
-        let redis_url = required(
-            src,
-            "REDIS_URL",
-            "the queue and shared state live in Redis (e.g. redis://127.0.0.1:6379)",
-        )?;
-        if !redis_url.starts_with("redis://") && !redis_url.starts_with("rediss://") {
-            return Err(ConfigError::Invalid {
-                name: "REDIS_URL",
-                value: redis_url,
-                why: "expected a redis:// or rediss:// URL".into(),
-            });
-        }
+        let backend = match src.get("REDIS_URL") {
+            Some(url) if !url.starts_with("redis://") && !url.starts_with("rediss://") => {
+                return Err(ConfigError::Invalid {
+                    name: "REDIS_URL",
+                    value: url,
+                    why: "expected a redis:// or rediss:// URL (or leave it unset for the \
+                          embedded single-instance backend)"
+                        .into(),
+                });
+            }
+            Some(url) => Backend::Redis { url },
+            // Zero setup: without Redis the queue and state live in a local SQLite file.
+            None => Backend::Embedded {
+                data_dir: src
+                    .get("DATA_DIR")
+                    .unwrap_or_else(|| "./data".into())
+                    .into(),
+            },
+        };
         let key_prefix = src
             .get("REDIS_KEY_PREFIX")
             .unwrap_or_else(|| "bridge".into());
@@ -298,7 +327,7 @@ impl Config {
             });
         }
         let queue = QueueConfig {
-            redis_url,
+            backend,
             key_prefix,
             max_attempts: positive("JOB_MAX_ATTEMPTS", parse_or(src, "JOB_MAX_ATTEMPTS", 8)?)?,
             retry_base: millis(src, "JOB_RETRY_BASE_MS", 1_000)?,
@@ -362,27 +391,18 @@ impl Config {
                     value: key_path.clone(),
                     why: format!("cannot read the key file: {e}"),
                 })?;
-                let algorithm = if pem.contains("BEGIN EC PRIVATE KEY") {
-                    "ES256"
-                } else if pem.contains("BEGIN RSA PRIVATE KEY") {
-                    "PS256"
-                } else if pem.contains("BEGIN PRIVATE KEY") {
-                    // PKCS#8 does not say the key type in its armor; the algorithm is
-                    // given or defaults to PS256 (RSA-PSS), Oracle's usual choice.
-                    "PS256"
-                } else {
+                if !pem.contains("PRIVATE KEY-----") {
                     return Err(ConfigError::Invalid {
                         name: "NETSUITE_PRIVATE_KEY",
                         value: key_path,
                         why: "not a PEM private key".into(),
                     });
-                };
-                let algorithm = src
-                    .get("NETSUITE_JWT_ALG")
-                    .unwrap_or_else(|| algorithm.to_string());
+                }
+                // Empty means: pick from the key type (ES256 for EC, PS256 for RSA).
+                let algorithm = src.get("NETSUITE_JWT_ALG").unwrap_or_default();
                 if !matches!(
                     algorithm.as_str(),
-                    "PS256" | "PS384" | "PS512" | "ES256" | "ES384"
+                    "" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384"
                 ) {
                     return Err(ConfigError::Invalid {
                         name: "NETSUITE_JWT_ALG",
@@ -607,6 +627,44 @@ mod tests {
         m.insert("NETSUITE_PRIVATE_KEY".into(), "/nonexistent/key.pem".into());
         let e = Config::from_source(&m).unwrap_err().to_string();
         assert!(e.contains("NETSUITE_PRIVATE_KEY"), "{e}");
+    }
+
+    #[test]
+    fn redis_url_picks_redis_and_its_absence_the_embedded_backend() {
+        let c = Config::from_source(&base()).unwrap();
+        assert_eq!(
+            c.queue.backend,
+            Backend::Redis {
+                url: "redis://127.0.0.1:6379".into()
+            }
+        );
+
+        let mut m = base();
+        m.remove("REDIS_URL");
+        let c = Config::from_source(&m).unwrap();
+        assert_eq!(
+            c.queue.backend,
+            Backend::Embedded {
+                data_dir: "./data".into()
+            }
+        );
+        m.insert("DATA_DIR".into(), "/var/lib/bridge".into());
+        let c = Config::from_source(&m).unwrap();
+        assert_eq!(
+            c.queue.backend,
+            Backend::Embedded {
+                data_dir: "/var/lib/bridge".into()
+            }
+        );
+        assert!(c.queue.backend.describe().contains("REDIS_URL"));
+
+        let mut m = base();
+        m.insert("REDIS_URL".into(), "localhost:6379".into());
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("REDIS_URL") && e.contains("localhost:6379"),
+            "{e}"
+        );
     }
 
     #[test]

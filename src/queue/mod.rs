@@ -1,8 +1,9 @@
 //! The job queue: what ingress and timers put work on, and what workers take it from.
-//! Redis Streams is the production backend (`redis.rs`); the trait keeps handlers
-//! independent of it so an embedded backend can plug in later.
+//! Redis Streams is the production backend (`redis.rs`); the embedded SQLite backend
+//! (`sqlite.rs`) is the single-instance default. Handlers only see the trait.
 
 pub mod redis;
+pub mod sqlite;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,9 @@
 //! Shared state the replicas agree on: per-entity locks, caches, id maps, tokens and
-//! parked jobs. Redis is the production backend (`redis.rs`).
+//! parked jobs. Redis is the production backend (`redis.rs`); `sqlite.rs` is the embedded
+//! single-instance one.
 
 pub mod redis;
+pub mod sqlite;
 
 use crate::queue::JobEnvelope;
 use async_trait::async_trait;
@@ -14,12 +16,16 @@ use std::time::Duration;
 pub enum ParkReason {
     /// TikTok `seller_sku` values with no NetSuite item yet.
     UnknownSku { skus: Vec<String> },
+    /// TikTok said the merchant removed the app (topic 6): nothing for this shop runs until
+    /// it is authorized again.
+    ShopDeauthorized { shop_id: String },
 }
 
 impl ParkReason {
     pub fn label(&self) -> &'static str {
         match self {
             ParkReason::UnknownSku { .. } => "unknown_sku",
+            ParkReason::ShopDeauthorized { .. } => "shop_deauthorized",
         }
     }
 }
@@ -57,6 +63,19 @@ pub trait StateStore: Send + Sync + 'static {
     async fn list_push(&self, key: &str, entry: &str, max_len: usize) -> Result<(), StateError>;
     /// The list at `key`, oldest first.
     async fn list_range(&self, key: &str) -> Result<Vec<String>, StateError>;
+
+    /// Append several `(key, entry)` pairs, each list capped at `max_len`. Backends that
+    /// can send them in one round trip override this.
+    async fn list_push_many(
+        &self,
+        entries: &[(String, String)],
+        max_len: usize,
+    ) -> Result<(), StateError> {
+        for (key, entry) in entries {
+            self.list_push(key, entry, max_len).await?;
+        }
+        Ok(())
+    }
 
     /// Park a job (replacing an earlier parking of the same job id).
     async fn park(&self, parked: &ParkedJob) -> Result<(), StateError>;

@@ -201,6 +201,33 @@ impl StateStore for RedisState {
             .map_err(unavailable)
     }
 
+    async fn list_push_many(
+        &self,
+        entries: &[(String, String)],
+        max_len: usize,
+    ) -> Result<(), StateError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        for (key, entry) in entries {
+            let full = format!("{}:list:{key}", self.base);
+            pipe.cmd("RPUSH")
+                .arg(&full)
+                .arg(entry)
+                .ignore()
+                .cmd("LTRIM")
+                .arg(&full)
+                .arg(-(max_len.max(1) as i64))
+                .arg(-1)
+                .ignore();
+        }
+        bounded(CALL_TIMEOUT, pipe.exec_async(&mut conn))
+            .await
+            .map_err(unavailable)
+    }
+
     async fn list_range(&self, key: &str) -> Result<Vec<String>, StateError> {
         let full = format!("{}:list:{key}", self.base);
         let mut conn = self.conn.clone();
