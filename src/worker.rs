@@ -3,10 +3,12 @@
 //! entity), and turns each outcome into ack, retry with backoff, park or dead letter. It
 //! also promotes due retries and reclaims jobs left pending by crashed replicas.
 
+use crate::history::{self, HistoryEvent};
 use crate::jobs::{self, JobContext, JobError, Outcome, Prefetched};
 use crate::metrics::Kind;
 use crate::queue::{now_ms, Delivery, Job, JobEnvelope, JobQueue};
-use crate::state::ParkedJob;
+use crate::state::{ParkReason, ParkedJob};
+use crate::tiktok::authorization;
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,6 +66,12 @@ fn order_id_of(job: &Job) -> Option<&str> {
     }
 }
 
+fn shop_id_of(job: &Job) -> Option<&str> {
+    match job {
+        Job::OrderSync { shop_id, .. } => Some(shop_id),
+    }
+}
+
 impl Worker {
     pub fn new(ctx: Arc<JobContext>, queue: Arc<dyn JobQueue>, cfg: WorkerConfig) -> Arc<Self> {
         Arc::new(Worker { ctx, queue, cfg })
@@ -80,6 +88,9 @@ impl Worker {
         let mut read_errors = 0u32;
 
         tracing::info!(consumer = %self.cfg.consumer, concurrency = self.cfg.concurrency, "worker started");
+        // Loading the token now (re)seeds the shared record from configuration, so tokens an
+        // operator installed after a deauthorization show at once, before any job runs.
+        let _ = self.ctx.tiktok.token_status().await;
         loop {
             let first = tokio::select! {
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
@@ -88,7 +99,11 @@ impl Worker {
             if shutdown.is_cancelled() {
                 break;
             }
-            let want = (1 + permits.available_permits()).min(MAX_BATCH);
+            // Read ahead of free permits: a burst waiting on NetSuite is then fetched from
+            // TikTok in batches of up to 50 instead of one order per freed permit. Jobs wait
+            // here for a permit at most a few seconds (far below the reclaim idle time), and
+            // the order sync refuses to write a read older than the last one written.
+            let want = MAX_BATCH.min(2 * self.cfg.concurrency).max(1);
             let batch = if Instant::now() >= next_reclaim {
                 next_reclaim = Instant::now() + reclaim_every;
                 self.queue
@@ -219,13 +234,91 @@ impl Worker {
             // A lone job fetches its own order; nothing to batch.
             return HashMap::new();
         }
-        match self.ctx.tiktok.get_orders(&ids).await {
+        if self.shop_deauthorized(&shop).await.unwrap_or(false) {
+            // No TikTok calls for a deauthorized shop; the jobs park themselves.
+            return HashMap::new();
+        }
+        let fetched = self.ctx.tiktok.get_orders(&ids).await;
+        let (outcome, error) = match &fetched {
+            Ok(_) => ("ok", None),
+            Err(e) => ("error", Some(e.to_string())),
+        };
+        let state = self.ctx.state.as_ref();
+        futures::future::join_all(ids.iter().map(|id| {
+            let event = HistoryEvent::TiktokCall {
+                endpoint: crate::tiktok::client::GET_ORDER_DETAIL_PATH.into(),
+                outcome: outcome.into(),
+                orders_in_call: ids.len(),
+                error: error.clone(),
+            };
+            history::record(state, id, event)
+        }))
+        .await;
+        match fetched {
             Ok(orders) => orders.into_iter().map(|o| (o.id.clone(), o)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, count = ids.len(), "batched order fetch failed; jobs fetch their own");
                 HashMap::new()
             }
         }
+    }
+
+    /// Whether TikTok revoked the app's access to `shop_id` (topic 6) and no newer tokens
+    /// replaced the revoked ones.
+    async fn shop_deauthorized(&self, shop_id: &str) -> Result<bool, crate::state::StateError> {
+        if authorization::deauthorization(self.ctx.state.as_ref(), shop_id)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        // Loading the token reseeds the shared record when configuration carries new
+        // tokens, which is how a re-authorization shows.
+        let _ = self.ctx.tiktok.token_status().await;
+        authorization::is_deauthorized(self.ctx.state.as_ref(), shop_id).await
+    }
+
+    /// Runs the job's handler unless its shop is deauthorized: then the job is parked, not
+    /// failed, because the order is real and must sync once the merchant authorizes again.
+    async fn run_job(
+        &self,
+        env: &JobEnvelope,
+        prefetched: &Prefetched,
+    ) -> Result<Outcome, JobError> {
+        if let Some(shop_id) = shop_id_of(&env.job) {
+            if self.shop_deauthorized(shop_id).await? {
+                tracing::warn!(
+                    shop_id,
+                    "shop deauthorized on TikTok; job parked until the shop is authorized again"
+                );
+                return Ok(Outcome::Parked(ParkReason::ShopDeauthorized {
+                    shop_id: shop_id.to_string(),
+                }));
+            }
+        }
+        jobs::run(&self.ctx, env, prefetched).await
+    }
+
+    /// Adds a job run to its order's history.
+    async fn record_run(
+        &self,
+        env: &JobEnvelope,
+        outcome: &str,
+        detail: &str,
+        took: Option<Duration>,
+    ) {
+        let Some(order_id) = order_id_of(&env.job) else {
+            return;
+        };
+        let event = HistoryEvent::JobRun {
+            job_id: env.id.clone(),
+            job_kind: env.job.kind().into(),
+            attempt: env.attempt,
+            outcome: outcome.into(),
+            detail: detail.into(),
+            duration_ms: took.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        };
+        history::record(self.ctx.state.as_ref(), order_id, event).await;
     }
 
     async fn handle(&self, d: Delivery, prefetched: &Prefetched) {
@@ -267,7 +360,7 @@ impl Worker {
         }
 
         let started = Instant::now();
-        let result = jobs::run(&self.ctx, env, prefetched).await;
+        let result = self.run_job(env, prefetched).await;
         if let Some(key) = &lock_key {
             if let Err(e) = self.ctx.state.unlock(key, &env.id).await {
                 tracing::warn!(error = %e, "could not release entity lock; it expires by itself");
@@ -278,11 +371,13 @@ impl Worker {
             .job_duration
             .get_or_create(&Kind { kind: kind.into() })
             .observe(started.elapsed().as_secs_f64());
+        let took = Some(started.elapsed());
 
         match result {
             Ok(Outcome::Done(what)) => {
                 tracing::info!(what, "job done");
                 self.ctx.metrics.job(kind, "done");
+                self.record_run(env, "done", &what, took).await;
                 if matches!(env.job, Job::OrderSync { .. }) {
                     let secs = (now_ms() - env.enqueued_at_ms).max(0) as f64 / 1000.0;
                     self.ctx.metrics.order_latency.observe(secs);
@@ -292,6 +387,7 @@ impl Worker {
             Ok(Outcome::Skipped(why)) => {
                 tracing::info!(why, "job skipped");
                 self.ctx.metrics.job(kind, "skipped");
+                self.record_run(env, "skipped", &why, took).await;
                 self.ack(&d).await;
             }
             Ok(Outcome::Parked(reason)) => {
@@ -308,6 +404,8 @@ impl Worker {
                 match self.ctx.state.park(&parked).await {
                     Ok(()) => {
                         self.ctx.metrics.job(kind, "parked");
+                        let detail = serde_json::to_string(&parked.reason).unwrap_or_default();
+                        self.record_run(env, "parked", &detail, took).await;
                         self.ack(&d).await;
                     }
                     Err(e) => {
@@ -339,6 +437,8 @@ impl Worker {
             };
             tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "job failed; will retry");
             self.ctx.metrics.job(kind, "retried");
+            self.record_run(env, "retry_scheduled", &err.to_string(), None)
+                .await;
             if let Err(e) = self
                 .queue
                 .retry_at(d, &next, now_ms() + wait.as_millis() as i64)
@@ -359,6 +459,7 @@ impl Worker {
     async fn finish_dead(&self, d: &Delivery, why: &str) {
         tracing::error!(error = why, "job moved to the dead-letter stream");
         self.ctx.metrics.job(d.envelope.job.kind(), "dead");
+        self.record_run(&d.envelope, "dead", why, None).await;
         if let Err(e) = self.queue.dead_letter(d, why).await {
             tracing::error!(error = %e, "could not dead-letter job; it stays pending");
         }

@@ -3,7 +3,7 @@
 use super::IngressState;
 use crate::metrics::Reason;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
@@ -24,17 +24,21 @@ pub async fn readyz(State(st): State<IngressState>) -> Response {
 }
 
 /// Refresh the backend gauges, then render. A slow backend leaves the last values.
-pub async fn metrics(State(st): State<IngressState>) -> Response {
+pub async fn metrics(State(st): State<IngressState>, headers: HeaderMap) -> Response {
     let budget = Duration::from_millis(500);
     if let Ok(Ok(s)) = tokio::time::timeout(budget, st.queue.stats()).await {
         st.metrics.queue_depth.set(s.depth as i64);
         st.metrics.queue_pending.set(s.pending as i64);
         st.metrics.queue_delayed.set(s.delayed as i64);
         st.metrics.queue_dead.set(s.dead as i64);
+        st.metrics.ops.queue_backend_up.set(1);
+    } else {
+        st.metrics.ops.queue_backend_up.set(0);
     }
     if let Ok(Ok(parked)) = tokio::time::timeout(budget, st.state.parked()).await {
         let mut counts = std::collections::BTreeMap::<&str, i64>::new();
         counts.insert("unknown_sku", 0);
+        counts.insert("shop_deauthorized", 0);
         for p in &parked {
             *counts.entry(p.reason.label()).or_default() += 1;
         }
@@ -47,12 +51,12 @@ pub async fn metrics(State(st): State<IngressState>) -> Response {
                 .set(n);
         }
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        st.metrics.encode(),
-    )
-        .into_response()
+    let shop = crate::tiktok::authorization::shop_status(st.state.as_ref(), &st.tiktok_shop_id);
+    if let Ok(Ok(shop)) = tokio::time::timeout(budget, shop).await {
+        st.metrics.set_shop_status(&shop);
+    }
+    // OpenMetrics for scrapers that ask for it (Prometheus), classic text for the rest.
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = st.metrics.render(accept);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }

@@ -15,6 +15,7 @@ use axum::Router;
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 /// What the HTTP handlers need; cheap to clone.
@@ -31,6 +32,8 @@ pub struct IngressState {
     pub admin_token: Option<SecretString>,
     /// Budget for the durable enqueue before answering 503.
     pub enqueue_timeout: Duration,
+    /// Batched writer for the per-order history of received events.
+    pub history: crate::history::HistoryWriter,
 }
 
 pub fn router(state: IngressState, max_body_bytes: usize) -> Router {
@@ -39,9 +42,31 @@ pub fn router(state: IngressState, max_body_bytes: usize) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/admin/parked", get(admin::parked))
-        .route("/admin/dead-letters", get(admin::dead_letters))
+        .merge(admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span every log line of a request carries. INFO so it shows at the default level; the
+/// path only (a query could carry anything), never headers (signatures, bearer tokens).
+/// Handlers fill in the ids they learn.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = req.uri().path(),
+        request_id,
+        topic = tracing::field::Empty,
+        notification_id = tracing::field::Empty,
+        order_id = tracing::field::Empty,
+        job_id = tracing::field::Empty,
+    )
 }

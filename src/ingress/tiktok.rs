@@ -1,9 +1,13 @@
 //! `POST /webhooks/tiktok`: verify the signature over the raw body before parsing, dedupe
 //! on `tts_notification_id` (or a hash of the event when TikTok sends none), enqueue, 200.
+//! Topics 6 and 7 (shop deauthorized, authorization expiring) are recorded in state instead:
+//! they change what the workers may do, not what they must do.
 
 use super::IngressState;
-use crate::metrics::SourceTopic;
+use crate::history::HistoryEvent;
+use crate::metrics::{Shop, SourceTopic};
 use crate::queue::{EnqueueOutcome, Job, JobEnvelope, SyncTrigger};
+use crate::tiktok::authorization::{self, ExpiryNotice};
 use crate::tiktok::models::opt_id_string;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,6 +27,8 @@ struct Envelope {
     tts_notification_id: Option<String>,
     #[serde(default, deserialize_with = "opt_id_string")]
     shop_id: Option<String>,
+    #[serde(default)]
+    timestamp: Option<i64>,
     #[serde(default)]
     data: serde_json::Value,
 }
@@ -72,6 +78,165 @@ fn empty(status: StatusCode) -> Response {
     (status, ()).into_response()
 }
 
+/// Topic 6 `data`: only a human-readable message.
+#[derive(Debug, Default, Deserialize)]
+struct DeauthorizationData {
+    #[serde(default)]
+    message: String,
+}
+
+/// Topic 7 `data`; `expiration_time` arrives as a string of Unix seconds.
+#[derive(Debug, Deserialize)]
+struct ExpiryData {
+    #[serde(deserialize_with = "crate::tiktok::models::id_string")]
+    expiration_time: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// A state call bounded like the enqueue, so a slow backend still answers 503 in time.
+async fn bounded<T>(
+    st: &IngressState,
+    call: impl std::future::Future<Output = Result<T, crate::state::StateError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(st.enqueue_timeout, call).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("state backend did not answer in time".into()),
+    }
+}
+
+fn state_unavailable(st: &IngressState, why: &str) -> Response {
+    st.metrics.rejected(SOURCE, "queue_unavailable");
+    tracing::error!(
+        error = why,
+        "state unavailable; answering 503 so TikTok retries"
+    );
+    empty(StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// Topic 6: the merchant removed the app. Recorded before answering 200, so no worker calls
+/// TikTok for the shop afterwards; its jobs park until it is authorized again.
+async fn shop_deauthorized(
+    st: &IngressState,
+    env: &Envelope,
+    shop_id: &str,
+    labels: &SourceTopic,
+) -> Response {
+    let data: DeauthorizationData = serde_json::from_value(env.data.clone()).unwrap_or_default();
+    // A retry of this notification arriving after the shop was authorized again must not
+    // revoke it a second time: TikTok's retries reuse the notification id.
+    let seen = format!("seen:deauthorization:{}", dedupe_key(env));
+    match bounded(st, st.state.get(&seen)).await {
+        Ok(Some(_)) => {
+            st.metrics.webhooks_duplicate.get_or_create(labels).inc();
+            return empty(StatusCode::OK);
+        }
+        Ok(None) => {}
+        Err(why) => return state_unavailable(st, &why),
+    }
+    let record = authorization::record_deauthorization(
+        st.state.as_ref(),
+        shop_id,
+        env.timestamp,
+        &data.message,
+    );
+    if let Err(why) = bounded(st, record).await {
+        return state_unavailable(st, &why);
+    }
+    if let Err(why) = bounded(st, st.state.set(&seen, "1", Some(st.dedupe_ttl))).await {
+        // The deauthorization stands; only a late retry could re-apply it.
+        tracing::warn!(
+            error = why,
+            "could not mark the deauthorization notice as seen"
+        );
+    }
+    st.metrics.webhooks_received.get_or_create(labels).inc();
+    st.metrics
+        .tiktok_shop_deauthorized
+        .get_or_create(&Shop {
+            shop_id: shop_id.to_string(),
+        })
+        .set(1);
+    tracing::warn!(
+        shop_id,
+        "TikTok says the merchant removed the app from this shop; its work is parked until it is authorized again"
+    );
+    empty(StatusCode::OK)
+}
+
+/// Topic 7: the authorization ends soon; the merchant must authorize again before then.
+async fn authorization_expiring(
+    st: &IngressState,
+    env: &Envelope,
+    shop_id: &str,
+    labels: &SourceTopic,
+) -> Response {
+    let parsed = serde_json::from_value::<ExpiryData>(env.data.clone())
+        .map_err(|e| e.to_string())
+        .and_then(|d| match d.expiration_time.trim().parse::<i64>() {
+            Ok(at) => Ok((at, d.message)),
+            Err(e) => Err(format!("expiration_time is not Unix seconds: {e}")),
+        });
+    let (expires_at, message) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let why = format!("topic 7 data without a usable expiration_time: {e}");
+            st.metrics.rejected(SOURCE, "malformed_event");
+            tracing::warn!(why, "webhook refused");
+            return (StatusCode::BAD_REQUEST, why).into_response();
+        }
+    };
+    let notice = ExpiryNotice {
+        shop_id: shop_id.to_string(),
+        expires_at,
+        noticed_at_ms: crate::queue::now_ms(),
+        message,
+    };
+    if let Err(why) = bounded(
+        st,
+        authorization::record_expiry_notice(st.state.as_ref(), &notice),
+    )
+    .await
+    {
+        return state_unavailable(st, &why);
+    }
+    st.metrics.webhooks_received.get_or_create(labels).inc();
+    st.metrics
+        .tiktok_authorization_expiry
+        .get_or_create(&Shop {
+            shop_id: shop_id.to_string(),
+        })
+        .set(expires_at);
+    let days_left = (expires_at - crate::queue::now_ms() / 1000) / 86_400;
+    tracing::warn!(
+        shop_id,
+        expires_at,
+        days_left,
+        "the shop's TikTok authorization expires soon; the merchant must authorize the app again"
+    );
+    empty(StatusCode::OK)
+}
+
+/// Ingress's line in the order's history, written off the answer's path: history is for
+/// people, and TikTok's 3 s budget is not.
+fn record_received(
+    st: &IngressState,
+    env: &Envelope,
+    job: &Job,
+    outcome: &str,
+    job_id: Option<String>,
+) {
+    let Job::OrderSync { order_id, .. } = job;
+    let event = HistoryEvent::EventReceived {
+        source: SOURCE.into(),
+        topic: env.topic.to_string(),
+        notification_id: env.tts_notification_id.clone(),
+        outcome: outcome.into(),
+        job_id,
+    };
+    st.history.record(order_id, event);
+}
+
 pub async fn receive(State(st): State<IngressState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(sig) = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -98,6 +263,11 @@ pub async fn receive(State(st): State<IngressState>, headers: HeaderMap, body: B
             return (StatusCode::BAD_REQUEST, format!("malformed event: {e}")).into_response();
         }
     };
+    let span = tracing::Span::current();
+    span.record("topic", env.topic);
+    if let Some(id) = &env.tts_notification_id {
+        span.record("notification_id", id.as_str());
+    }
     let topic = env.topic.to_string();
     let labels = SourceTopic {
         source: SOURCE.into(),
@@ -113,6 +283,11 @@ pub async fn receive(State(st): State<IngressState>, headers: HeaderMap, body: B
         );
         return empty(StatusCode::OK);
     }
+    match env.topic {
+        6 => return shop_deauthorized(&st, &env, &shop_id, &labels).await,
+        7 => return authorization_expiring(&st, &env, &shop_id, &labels).await,
+        _ => {}
+    }
     let job = match job_for(env.topic, &shop_id, &env.data) {
         Ok(Some(job)) => job,
         Ok(None) => {
@@ -126,17 +301,29 @@ pub async fn receive(State(st): State<IngressState>, headers: HeaderMap, body: B
             return (StatusCode::BAD_REQUEST, why).into_response();
         }
     };
+    let Job::OrderSync { order_id, .. } = &job;
+    span.record("order_id", order_id.as_str());
     let key = dedupe_key(&env);
     let envelope = JobEnvelope::new(job);
     let enqueue = st.queue.enqueue_unique(&key, st.dedupe_ttl, &envelope);
     match tokio::time::timeout(st.enqueue_timeout, enqueue).await {
         Ok(Ok(EnqueueOutcome::Enqueued)) => {
             st.metrics.webhooks_received.get_or_create(&labels).inc();
-            tracing::debug!(topic, job_id = %envelope.id, "webhook queued");
+            span.record("job_id", envelope.id.as_str());
+            tracing::debug!("webhook queued");
+            record_received(
+                &st,
+                &env,
+                &envelope.job,
+                "queued",
+                Some(envelope.id.clone()),
+            );
             empty(StatusCode::OK)
         }
         Ok(Ok(EnqueueOutcome::Duplicate)) => {
             st.metrics.webhooks_duplicate.get_or_create(&labels).inc();
+            tracing::debug!("duplicate webhook; already queued");
+            record_received(&st, &env, &envelope.job, "duplicate", None);
             empty(StatusCode::OK)
         }
         Ok(Err(e)) => {

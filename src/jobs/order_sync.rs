@@ -3,6 +3,7 @@
 //! and skips the write when the mapped record did not change since the last one.
 
 use super::{JobContext, JobError, Outcome};
+use crate::history::{self, HistoryEvent};
 use crate::mapping::{self, MappingError};
 use crate::state::ParkReason;
 use crate::tiktok::models::Order;
@@ -47,7 +48,15 @@ pub async fn run(
     let order = match prefetched {
         Some(o) => o.clone(),
         None => {
-            let mut found = ctx.tiktok.get_orders(&[order_id.to_string()]).await?;
+            let fetched = ctx.tiktok.get_orders(&[order_id.to_string()]).await;
+            let event = HistoryEvent::TiktokCall {
+                endpoint: crate::tiktok::client::GET_ORDER_DETAIL_PATH.into(),
+                outcome: if fetched.is_ok() { "ok" } else { "error" }.into(),
+                orders_in_call: 1,
+                error: fetched.as_ref().err().map(|e| e.to_string()),
+            };
+            history::record(ctx.state.as_ref(), order_id, event).await;
+            let mut found = fetched?;
             match found.iter().position(|o| o.id == order_id) {
                 Some(i) => found.swap_remove(i),
                 None => {
@@ -102,6 +111,16 @@ pub async fn run(
                     prev.internal_id
                 )));
             }
+            // A read taken before the one already written (batched reads wait for a
+            // permit) must not overwrite newer data.
+            if let (Some(read), Some(written)) = (order.update_time, prev.tiktok_update_time) {
+                if read < written {
+                    return Ok(Outcome::Done(format!(
+                        "sales order {} already holds a newer read (update_time {written} > {read})",
+                        prev.internal_id
+                    )));
+                }
+            }
         }
     }
 
@@ -118,6 +137,12 @@ pub async fn run(
     let value = serde_json::to_string(&written)
         .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
     ctx.state.set(&key, &value, None).await?;
+    let event = HistoryEvent::NetsuiteWrite {
+        record_type: "salesOrder".into(),
+        external_id: body.external_id.clone(),
+        internal_id: internal_id.clone(),
+    };
+    history::record(ctx.state.as_ref(), order_id, event).await;
     Ok(Outcome::Done(format!("sales order {internal_id} upserted")))
 }
 
@@ -172,5 +197,11 @@ async fn customer_for(ctx: &JobContext, order: &Order) -> Result<String, JobErro
         .upsert("customer", &customer.external_id, &customer, &[])
         .await?;
     ctx.state.set(&key, &id, Some(CUSTOMER_TTL)).await?;
+    let event = HistoryEvent::NetsuiteWrite {
+        record_type: "customer".into(),
+        external_id: customer.external_id.clone(),
+        internal_id: id.clone(),
+    };
+    history::record(ctx.state.as_ref(), &order.id, event).await;
     Ok(id)
 }

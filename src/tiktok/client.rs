@@ -13,6 +13,7 @@ use super::ratelimit::ApiRateLimiter;
 use super::request::{join_list, sign_request, Signer};
 use super::token::{now_unix, TokenKeeper};
 use crate::config::TikTokConfig;
+use crate::metrics::{self, Metrics};
 use crate::state::StateStore;
 use http::{HeaderValue, Method};
 use parking_lot::Mutex;
@@ -21,7 +22,7 @@ use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Get Order Detail (reference §5; the client stays on 202309 like Search Orders).
@@ -70,6 +71,8 @@ struct Inner {
     tokens: TokenKeeper,
     limiter: ApiRateLimiter,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Where request durations go, once `observe` is called.
+    metrics: OnceLock<Arc<Metrics>>,
 }
 
 /// Cheap to clone: clones share the token cache, the rate limiter and the counters.
@@ -213,6 +216,7 @@ impl TikTokClient {
                 tokens: TokenKeeper::new(&cfg, state),
                 limiter: ApiRateLimiter::new(cfg.qps_per_api),
                 calls: Mutex::new(BTreeMap::new()),
+                metrics: OnceLock::new(),
                 http,
                 cfg,
             }),
@@ -223,6 +227,12 @@ impl TikTokClient {
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Report request durations and statuses (`bridge_tiktok_request_duration_seconds`) to
+    /// `metrics`, for this client and its clones. The first call wins.
+    pub fn observe(&self, metrics: Arc<Metrics>) {
+        let _ = self.inner.metrics.set(metrics);
     }
 
     pub fn shop_id(&self) -> &str {
@@ -379,6 +389,7 @@ impl TikTokClient {
             .map_err(|_| TikTokError::Config("access token is not a valid header value".into()))?;
         token_header.set_sensitive(true);
 
+        let method = req.method.to_string();
         let mut builder = self
             .inner
             .http
@@ -389,15 +400,22 @@ impl TikTokClient {
             builder = builder.body(bytes);
         }
         *self.inner.calls.lock().entry(api.to_string()).or_default() += 1;
-        let resp = builder
-            .send()
-            .await
-            .map_err(|e| TikTokError::from_transport(path, e))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| TikTokError::from_transport(path, e))?;
+        let started = std::time::Instant::now();
+        let answer = match builder.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                resp.bytes().await.map(|b| (status, b))
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(m) = self.inner.metrics.get() {
+            let status = match &answer {
+                Ok((status, _)) => metrics::status_label(Some(*status), false),
+                Err(e) => metrics::status_label(e.status().map(|s| s.as_u16()), e.is_timeout()),
+            };
+            m.tiktok_request(&method, api, status, started.elapsed().as_secs_f64());
+        }
+        let (status, bytes) = answer.map_err(|e| TikTokError::from_transport(path, e))?;
         decode_envelope(path, status, &bytes)
     }
 }

@@ -1,5 +1,6 @@
 //! TikTok Shop Partner API: request signing, webhook signatures, the client and its models.
 
+pub mod authorization;
 pub mod client;
 pub mod error;
 pub mod models;

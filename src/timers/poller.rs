@@ -42,6 +42,13 @@ impl Poller {
     }
 
     async fn poll(&self) -> anyhow::Result<usize> {
+        let shop = self.tiktok.shop_id();
+        if crate::tiktok::authorization::is_deauthorized(self.state.as_ref(), shop).await? {
+            // TikTok revoked access: no calls. The cursor stays, so the first poll after
+            // re-authorization covers the whole gap.
+            tracing::debug!(shop_id = shop, "shop deauthorized; catch-up poll skipped");
+            return Ok(0);
+        }
         let now = crate::queue::now_ms() / 1000;
         let start = match self.state.get(CURSOR_KEY).await? {
             Some(c) => c.parse::<i64>()? - self.overlap.as_secs() as i64,

@@ -42,17 +42,26 @@ impl Unparker {
             .iter()
             .flat_map(|p| match &p.reason {
                 ParkReason::UnknownSku { skus } => skus.clone(),
+                ParkReason::ShopDeauthorized { .. } => Vec::new(),
             })
             .collect();
         let wanted: Vec<String> = wanted.into_iter().collect();
-        let found = self
-            .netsuite
-            .find_items_by_sku(&self.sku_field, &wanted)
-            .await?;
+        // Jobs parked for a deauthorized shop need no NetSuite lookup.
+        let found = if wanted.is_empty() {
+            Default::default()
+        } else {
+            self.netsuite
+                .find_items_by_sku(&self.sku_field, &wanted)
+                .await?
+        };
         let mut released = 0;
         for p in parked {
             let ready = match &p.reason {
                 ParkReason::UnknownSku { skus } => skus.iter().all(|s| found.contains_key(s)),
+                ParkReason::ShopDeauthorized { shop_id } => {
+                    !crate::tiktok::authorization::is_deauthorized(self.state.as_ref(), shop_id)
+                        .await?
+                }
             };
             if !ready {
                 continue;
