@@ -1,14 +1,16 @@
 //! Wiring: connect the backends, build the clients, start ingress, workers and timers as
 //! the replica's role says, and stop them gracefully.
 
-use crate::config::{Config, Role};
+use crate::config::{Backend, Config, Role};
 use crate::ingress::{self, IngressState};
 use crate::jobs::JobContext;
 use crate::metrics::Metrics;
 use crate::netsuite::client::NetSuiteClient;
 use crate::queue::redis::RedisQueue;
+use crate::queue::sqlite::{EmbeddedDb, SqliteQueue};
 use crate::queue::JobQueue;
 use crate::state::redis::RedisState;
+use crate::state::sqlite::SqliteState;
 use crate::state::StateStore;
 use crate::tiktok::client::TikTokClient;
 use crate::timers::{self, poller::Poller, unpark::Unparker};
@@ -63,16 +65,37 @@ impl RunningBridge {
     }
 }
 
+/// Opens the configured backend: Redis when `REDIS_URL` is set, else the embedded
+/// database under `DATA_DIR` (refused if another process already uses it).
 pub async fn connect_backends(
     cfg: &Config,
 ) -> anyhow::Result<(Arc<dyn JobQueue>, Arc<dyn StateStore>)> {
-    let queue = RedisQueue::connect(&cfg.queue.redis_url, &cfg.queue.key_prefix)
-        .await
-        .with_context(|| "cannot reach Redis at REDIS_URL".to_string())?;
-    let state = RedisState::connect(&cfg.queue.redis_url, &cfg.queue.key_prefix)
-        .await
-        .with_context(|| "cannot reach Redis at REDIS_URL".to_string())?;
-    Ok((Arc::new(queue), Arc::new(state)))
+    match &cfg.queue.backend {
+        Backend::Redis { url } => {
+            let queue = RedisQueue::connect(url, &cfg.queue.key_prefix)
+                .await
+                .with_context(|| "cannot reach Redis at REDIS_URL".to_string())?;
+            let state = RedisState::connect(url, &cfg.queue.key_prefix)
+                .await
+                .with_context(|| "cannot reach Redis at REDIS_URL".to_string())?;
+            tracing::info!(backend = "redis", key_prefix = %cfg.queue.key_prefix, "queue and state in Redis");
+            Ok((Arc::new(queue), Arc::new(state)))
+        }
+        Backend::Embedded { data_dir } => {
+            let db = EmbeddedDb::open(data_dir)
+                .await
+                .context("cannot open the embedded database in DATA_DIR")?;
+            tracing::info!(
+                backend = "embedded",
+                data_dir = %data_dir.display(),
+                "queue and state in the embedded SQLite database (single instance; set REDIS_URL for replicas)"
+            );
+            Ok((
+                Arc::new(SqliteQueue::new(db.clone())),
+                Arc::new(SqliteState::new(db)),
+            ))
+        }
+    }
 }
 
 /// Start a replica. `listener` lets tests bind port 0 first; `None` binds `cfg.bind_addr`.
@@ -90,16 +113,17 @@ pub async fn start_with(
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
-    let mut addr = None;
 
-    if matches!(cfg.role, Role::All | Role::Ingress) {
-        let listener = match listener {
-            Some(l) => l,
-            None => TcpListener::bind(cfg.bind_addr)
-                .await
-                .with_context(|| format!("cannot listen on BIND_ADDR {}", cfg.bind_addr))?,
-        };
-        addr = Some(listener.local_addr()?);
+    // Every replica serves HTTP on BIND_ADDR: ingress the whole API, a worker-only replica
+    // just /healthz, /readyz and /metrics so probes and Prometheus reach it too.
+    let listener = match listener {
+        Some(l) => l,
+        None => TcpListener::bind(cfg.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on BIND_ADDR {}", cfg.bind_addr))?,
+    };
+    let addr = Some(listener.local_addr()?);
+    {
         let st = IngressState {
             queue: queue.clone(),
             state: state.clone(),
@@ -110,8 +134,13 @@ pub async fn start_with(
             dedupe_ttl: cfg.queue.dedupe_ttl,
             admin_token: cfg.admin_token.clone(),
             enqueue_timeout: Duration::from_millis(2000),
+            history: crate::history::HistoryWriter::spawn(state.clone()),
         };
-        let app = ingress::router(st, cfg.max_body_bytes);
+        let app = if matches!(cfg.role, Role::All | Role::Ingress) {
+            ingress::router(st, cfg.max_body_bytes)
+        } else {
+            ops_router(st)
+        };
         let token = shutdown.clone();
         tasks.push(tokio::spawn(async move {
             let serve = axum::serve(listener, app)
@@ -120,7 +149,7 @@ pub async fn start_with(
                 tracing::error!(error = %e, "HTTP server stopped with an error");
             }
         }));
-        tracing::info!(addr = ?addr, "ingress listening");
+        tracing::info!(addr = ?addr, role = ?cfg.role, "listening");
     }
 
     let mut tiktok_client = None;
@@ -130,6 +159,8 @@ pub async fn start_with(
             .context("cannot build the TikTok client")?;
         let netsuite = NetSuiteClient::new(cfg.netsuite.clone())
             .context("cannot build the NetSuite client")?;
+        tiktok.observe(metrics.clone());
+        netsuite.observe(metrics.clone());
         let ctx = Arc::new(JobContext {
             state: state.clone(),
             tiktok: tiktok.clone(),
@@ -208,4 +239,15 @@ pub async fn start_with(
         shutdown,
         tasks,
     })
+}
+
+/// What a worker-only replica serves: liveness, readiness and its own metrics.
+fn ops_router(st: IngressState) -> axum::Router {
+    use axum::routing::get;
+    use ingress::health;
+    axum::Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .with_state(st)
 }

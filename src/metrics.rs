@@ -53,6 +53,11 @@ pub struct Metrics {
     pub parked: Family<Reason, Gauge>,
     pub netsuite_in_flight: Gauge,
     pub poller_orders_found: Counter,
+    pub tiktok_token_expiry: Family<Shop, Gauge>,
+    pub tiktok_authorization_expiry: Family<Shop, Gauge>,
+    pub tiktok_shop_deauthorized: Family<Shop, Gauge>,
+    /// Outbound request durations and the backend probe (see `OpsMetrics`).
+    pub ops: OpsMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -146,6 +151,25 @@ impl Metrics {
             "Orders the catch-up poller found and queued",
             poller_orders_found.clone(),
         );
+        let tiktok_token_expiry = Family::<Shop, Gauge>::default();
+        registry.register(
+            "bridge_tiktok_token_expiry_timestamp_seconds",
+            "When the shop's TikTok access token expires (Unix seconds; absent until known)",
+            tiktok_token_expiry.clone(),
+        );
+        let tiktok_authorization_expiry = Family::<Shop, Gauge>::default();
+        registry.register(
+            "bridge_tiktok_authorization_expiry_timestamp_seconds",
+            "When the shop's authorization of the app ends, from TikTok's expiry notice (topic 7)",
+            tiktok_authorization_expiry.clone(),
+        );
+        let tiktok_shop_deauthorized = Family::<Shop, Gauge>::default();
+        registry.register(
+            "bridge_tiktok_shop_deauthorized",
+            "1 while TikTok says the merchant removed the app from the shop (topic 6); its work is parked",
+            tiktok_shop_deauthorized.clone(),
+        );
+        let ops = OpsMetrics::register(&mut registry);
         Metrics {
             registry,
             webhooks_received,
@@ -162,6 +186,10 @@ impl Metrics {
             parked,
             netsuite_in_flight,
             poller_orders_found,
+            tiktok_token_expiry,
+            tiktok_authorization_expiry,
+            tiktok_shop_deauthorized,
+            ops,
         }
     }
 
@@ -204,5 +232,233 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Shop {
+    pub shop_id: String,
+}
+
+impl Metrics {
+    /// Shop gauges from the shared shop status (refreshed at scrape, so every ingress replica
+    /// reports the same values whichever received the webhook or refreshed the token).
+    pub fn set_shop_status(&self, shop: &crate::tiktok::authorization::ShopStatus) {
+        let label = Shop {
+            shop_id: shop.shop_id.clone(),
+        };
+        if let Some(at) = shop.access_token_expires_at {
+            self.tiktok_token_expiry.get_or_create(&label).set(at);
+        }
+        if let Some(at) = shop.authorization_expires_at {
+            self.tiktok_authorization_expiry
+                .get_or_create(&label)
+                .set(at);
+        }
+        self.tiktok_shop_deauthorized
+            .get_or_create(&label)
+            .set(i64::from(shop.is_deauthorized()));
+    }
+}
+
+/// One outbound API request: method, endpoint template (ids replaced by `{id}`) and the
+/// HTTP status, or `error` / `timeout` when no answer came.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiRequest {
+    pub method: String,
+    pub endpoint: String,
+    pub status: String,
+}
+
+fn api_buckets() -> impl Iterator<Item = f64> {
+    [
+        0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    ]
+    .into_iter()
+}
+
+/// Outbound request metrics the API clients fill when given a `Metrics` (`observe`), and
+/// whether the queue backend answered the last scrape.
+pub struct OpsMetrics {
+    pub tiktok_requests: Family<ApiRequest, Histogram>,
+    pub netsuite_requests: Family<ApiRequest, Histogram>,
+    /// 1 when the queue backend (Redis) answered the stats query of the last scrape, else 0.
+    pub queue_backend_up: Gauge,
+}
+
+impl OpsMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let tiktok_requests =
+            Family::<ApiRequest, Histogram>::new_with_constructor(|| Histogram::new(api_buckets()));
+        registry.register(
+            "bridge_tiktok_request_duration_seconds",
+            "TikTok Shop API requests by method, endpoint and HTTP status (retries counted apart)",
+            tiktok_requests.clone(),
+        );
+        let netsuite_requests =
+            Family::<ApiRequest, Histogram>::new_with_constructor(|| Histogram::new(api_buckets()));
+        registry.register(
+            "bridge_netsuite_request_duration_seconds",
+            "NetSuite REST requests by method, endpoint and HTTP status (retries counted apart)",
+            netsuite_requests.clone(),
+        );
+        let queue_backend_up = Gauge::default();
+        registry.register(
+            "bridge_queue_backend_up",
+            "1 when the queue backend (Redis) answered this replica's last scrape, else 0",
+            queue_backend_up.clone(),
+        );
+        OpsMetrics {
+            tiktok_requests,
+            netsuite_requests,
+            queue_backend_up,
+        }
+    }
+}
+
+/// The status label for an answer (`Some(code)`) or a failed exchange.
+pub fn status_label(status: Option<u16>, timed_out: bool) -> String {
+    match status {
+        Some(code) => code.to_string(),
+        None if timed_out => "timeout".into(),
+        None => "error".into(),
+    }
+}
+
+impl Metrics {
+    pub fn tiktok_request(&self, method: &str, endpoint: &str, status: String, secs: f64) {
+        self.ops
+            .tiktok_requests
+            .get_or_create(&ApiRequest {
+                method: method.into(),
+                endpoint: endpoint.into(),
+                status,
+            })
+            .observe(secs);
+    }
+
+    pub fn netsuite_request(&self, method: &str, endpoint: &str, status: String, secs: f64) {
+        self.ops
+            .netsuite_requests
+            .get_or_create(&ApiRequest {
+                method: method.into(),
+                endpoint: endpoint.into(),
+                status,
+            })
+            .observe(secs);
+    }
+}
+
+/// Content type of the OpenMetrics exposition.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Content type of the classic Prometheus text exposition.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+impl Metrics {
+    /// The exposition a scraper asked for: OpenMetrics when its `Accept` header names it
+    /// (Prometheus does), else the classic text format that `promtool check metrics`, curl
+    /// and older scrapers read. Returns the content type and the body.
+    pub fn render(&self, accept: Option<&str>) -> (&'static str, String) {
+        let wants_openmetrics = accept.is_some_and(|a| {
+            a.split(',').any(|part| {
+                let mut params = part.split(';').map(str::trim);
+                params.next() == Some("application/openmetrics-text")
+                    // `q=0` means "not this one".
+                    && !params.any(|p| p.replace(' ', "") == "q=0")
+            })
+        });
+        if wants_openmetrics {
+            (OPENMETRICS_CONTENT_TYPE, self.encode())
+        } else {
+            (TEXT_CONTENT_TYPE, openmetrics_to_text(&self.encode()))
+        }
+    }
+}
+
+/// Rewrites the OpenMetrics text prometheus-client writes into the classic Prometheus text
+/// format (0.0.4): counter families take their `_total` sample name in `# HELP`/`# TYPE`,
+/// `# UNIT` and `# EOF` go, `unknown` becomes `untyped`, and HELP loses OpenMetrics'
+/// escaping of double quotes.
+pub fn openmetrics_to_text(om: &str) -> String {
+    let counters: std::collections::HashSet<&str> = om
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_once(' '))
+        .filter(|(_, ty)| ty.trim() == "counter")
+        .map(|(name, _)| name)
+        .collect();
+    let family = |name: &str| -> String {
+        if counters.contains(name) && !name.ends_with("_total") {
+            format!("{name}_total")
+        } else {
+            name.to_string()
+        }
+    };
+    let mut out = String::with_capacity(om.len());
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            out.push_str(&format!(
+                "# HELP {} {}\n",
+                family(name),
+                help.replace("\\\"", "\"")
+            ));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, ty) = rest.split_once(' ').unwrap_or((rest, "untyped"));
+            let ty = match ty.trim() {
+                "counter" | "gauge" | "histogram" | "summary" => ty.trim(),
+                _ => "untyped",
+            };
+            out.push_str(&format!("# TYPE {} {ty}\n", family(name)));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod exposition_tests {
+    use super::*;
+
+    #[test]
+    fn scrapers_get_the_format_they_ask_for() {
+        let m = Metrics::new();
+        m.job("order_sync", "ok");
+        let (ct, body) = m.render(Some(
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        ));
+        assert_eq!(ct, OPENMETRICS_CONTENT_TYPE);
+        assert!(body.ends_with("# EOF\n"));
+        assert!(body.contains("# TYPE bridge_jobs counter"));
+
+        for accept in [
+            None,
+            Some("*/*"),
+            Some("text/plain"),
+            Some("application/openmetrics-text;q=0"),
+        ] {
+            let (ct, body) = m.render(accept);
+            assert_eq!(ct, TEXT_CONTENT_TYPE, "{accept:?}");
+            assert!(!body.contains("# EOF"));
+            assert!(body.contains("# TYPE bridge_jobs_total counter\n"));
+            assert!(body.contains("# HELP bridge_jobs_total "));
+            assert!(body.contains("bridge_jobs_total{kind=\"order_sync\",outcome=\"ok\"} 1\n"));
+            assert!(body.contains("# TYPE bridge_order_latency_seconds histogram\n"));
+        }
+    }
+
+    #[test]
+    fn classic_text_conversion_keeps_samples_and_drops_openmetrics_only_lines() {
+        let om = "# HELP a_seconds Time \\\"quoted\\\".\n# TYPE a_seconds gauge\n# UNIT a_seconds seconds\na_seconds 1.5\n# HELP b Things.\n# TYPE b counter\nb_total{x=\"1\"} 2\n# TYPE c unknown\nc 3\n# EOF\n";
+        assert_eq!(
+            openmetrics_to_text(om),
+            "# HELP a_seconds Time \"quoted\".\n# TYPE a_seconds gauge\na_seconds 1.5\n# HELP b_total Things.\n# TYPE b_total counter\nb_total{x=\"1\"} 2\n# TYPE c untyped\nc 3\n"
+        );
     }
 }

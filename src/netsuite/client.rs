@@ -7,6 +7,7 @@ use super::oauth2::{AssertionSigner, OAuth2Session};
 use super::suiteql::{self, SuiteQlPage};
 use super::tba::{self, TbaCredentials, TbaRequestParams};
 use crate::config::{NetSuiteAuth, NetSuiteConfig};
+use crate::metrics::{self, Metrics};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -16,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use url::Url;
@@ -85,6 +86,8 @@ struct Inner {
     concurrency: usize,
     requests: AtomicU64,
     retry: RetryPolicy,
+    /// Where request durations and the in-flight gauge go, once `observe` is called.
+    metrics: OnceLock<Arc<Metrics>>,
 }
 
 /// Cheap to clone; clones share the concurrency limit, token cache and counters.
@@ -178,6 +181,7 @@ impl NetSuiteClient {
                 concurrency: cfg.concurrency,
                 requests: AtomicU64::new(0),
                 retry,
+                metrics: OnceLock::new(),
             }),
         })
     }
@@ -194,6 +198,19 @@ impl NetSuiteClient {
     /// Requests holding a concurrency slot right now.
     pub fn in_flight(&self) -> usize {
         self.inner.concurrency - self.inner.permits.available_permits()
+    }
+
+    /// Report request durations (`bridge_netsuite_request_duration_seconds`) and the slots in
+    /// use (`bridge_netsuite_in_flight_requests`) to `metrics`, for this client and its
+    /// clones. The first call wins.
+    pub fn observe(&self, metrics: Arc<Metrics>) {
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    fn note_in_flight(&self) {
+        if let Some(m) = self.inner.metrics.get() {
+            m.netsuite_in_flight.set(self.in_flight() as i64);
+        }
     }
 
     /// HTTP requests sent to NetSuite so far: records, SuiteQL, retries and token requests.
@@ -495,6 +512,7 @@ impl NetSuiteClient {
                 .await
                 .map_err(|_| NetSuiteError::Config("concurrency limiter closed".into()))?;
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
+            self.note_in_flight();
             let started = Instant::now();
             let result = match request.send().await {
                 Ok(resp) => {
@@ -509,6 +527,19 @@ impl NetSuiteClient {
                 Err(e) => Err(e),
             };
             drop(permit);
+            self.note_in_flight();
+            if let Some(m) = self.inner.metrics.get() {
+                let status = match &result {
+                    Ok(a) => metrics::status_label(Some(a.status), false),
+                    Err(e) => metrics::status_label(e.status().map(|s| s.as_u16()), e.is_timeout()),
+                };
+                m.netsuite_request(
+                    method.as_str(),
+                    &endpoint_template(op, record_type),
+                    status,
+                    started.elapsed().as_secs_f64(),
+                );
+            }
 
             let answer = result.map_err(|e| {
                 tracing::debug!(op, record_type, attempt, "netsuite transport error");
@@ -574,6 +605,16 @@ impl NetSuiteClient {
                 }
             }
         }
+    }
+}
+
+/// The endpoint label of a request: its path with ids replaced by placeholders.
+fn endpoint_template(op: &str, record_type: &str) -> String {
+    match op {
+        "upsert" => format!("/record/v1/{record_type}/eid:{{external_id}}"),
+        "get" => format!("/record/v1/{record_type}/{{id}}"),
+        "suiteql" => "/query/v1/suiteql".to_string(),
+        other => format!("{other} {record_type}"),
     }
 }
 
