@@ -2,6 +2,7 @@
 //! `client` is the entry point; the other modules are its pure parts, kept separate so the
 //! reference test vectors and the sandbox can use them directly.
 
+pub mod callout;
 pub mod client;
 pub mod error;
 pub mod oauth2;

@@ -1,0 +1,133 @@
+import crypto from 'N/crypto';
+import https from 'N/https';
+import record from 'N/record';
+import runtime from 'N/runtime';
+import script from 'SuiteScripts/tiktok_bridge/tnb_ue_sales_order';
+
+const { fixture, installRealHmac, verifyPerContract, fakeRecord, outboxRecordMock, ueContext, postedCall } = require('../test-support/fakes');
+
+jest.mock('N/crypto');
+jest.mock('N/https');
+jest.mock('N/log');
+jest.mock('N/record');
+
+const URL = 'https://bridge.example.com/callouts/netsuite';
+const NOW_MS = 1714000000000;
+const EXTID = 'tiktok-order:576486316948490001';
+
+function order(values, lines) {
+    return fakeRecord({
+        type: 'salesorder',
+        id: 1234,
+        values: Object.assign({ externalid: EXTID }, values),
+        sublists: lines ? { item: lines } : undefined,
+    });
+}
+
+function sentBody() {
+    return JSON.parse(postedCall(https).body);
+}
+
+beforeEach(() => {
+    jest.clearAllMocks();
+    jest.useFakeTimers({ now: NOW_MS });
+    runtime.__reset();
+    runtime.__setParameters({ [script.URL_PARAM]: URL, [script.PREFIX_PARAM]: 'tiktok-order:' });
+    installRealHmac(crypto, { [fixture.secret_id]: fixture.secret });
+    https.post.mockReturnValue({ code: 200, body: '' });
+});
+
+afterEach(() => jest.useRealTimers());
+
+describe('event type', () => {
+    it('cancel -> sales_order.cancelled', () => {
+        script.afterSubmit(ueContext('cancel', order({ orderstatus: 'C' }), order({ orderstatus: 'B' })));
+        expect(sentBody()).toEqual({
+            type: 'sales_order.cancelled',
+            occurred_at: new Date(NOW_MS).toISOString(),
+            account: '1234567_SB1',
+            data: { sales_order_id: '1234', external_id: EXTID, order_status: 'C', trigger: 'cancel' },
+        });
+    });
+
+    it('edit that cancels the order -> sales_order.cancelled', () => {
+        script.afterSubmit(ueContext('edit', order({ orderstatus: 'C' }), order({ orderstatus: 'A' })));
+        expect(sentBody().type).toBe('sales_order.cancelled');
+    });
+
+    it('edit to status Closed -> sales_order.closed', () => {
+        script.afterSubmit(ueContext('edit', order({ orderstatus: 'H' }), order({ orderstatus: 'B' })));
+        const body = sentBody();
+        expect(body.type).toBe('sales_order.closed');
+        expect(body.data.order_status).toBe('H');
+    });
+
+    it('edit that closes the last open line -> sales_order.closed', () => {
+        const before = order({ orderstatus: 'B' }, [{ isclosed: true }, { isclosed: false }]);
+        const after = order({ orderstatus: 'B' }, [{ isclosed: true }, { isclosed: 'T' }]);
+        script.afterSubmit(ueContext('edit', after, before));
+        expect(sentBody().type).toBe('sales_order.closed');
+    });
+
+    it('sends nothing for a partial close, an edit of a closed order, or other edits', () => {
+        const partial = order({ orderstatus: 'B' }, [{ isclosed: true }, { isclosed: false }]);
+        script.afterSubmit(ueContext('edit', partial, order({ orderstatus: 'B' }, [{ isclosed: false }, { isclosed: false }])));
+        script.afterSubmit(ueContext('edit', order({ orderstatus: 'H' }), order({ orderstatus: 'H' })));
+        script.afterSubmit(ueContext('edit', order({ orderstatus: 'B' }), order({ orderstatus: 'A' })));
+        script.afterSubmit(ueContext('xedit', order({ memo: 'x' }), order({ orderstatus: 'B' })));
+        script.afterSubmit(ueContext('create', order({ orderstatus: 'B' })));
+        script.afterSubmit(ueContext('approve', order({ orderstatus: 'B' }), order({ orderstatus: 'A' })));
+        expect(https.post).not.toHaveBeenCalled();
+    });
+});
+
+describe('filtering', () => {
+    it('sends nothing for the bridge own REST writes (closing cancelled lines, flow O2)', () => {
+        runtime.executionContext = runtime.ContextType.REST_WEBSERVICES;
+        script.afterSubmit(ueContext('edit', order({ orderstatus: 'H' }), order({ orderstatus: 'B' })));
+        script.afterSubmit(ueContext('cancel', order({ orderstatus: 'C' }), order({ orderstatus: 'B' })));
+        expect(https.post).not.toHaveBeenCalled();
+        expect(record.create).not.toHaveBeenCalled();
+    });
+
+    it('skips orders that are not TikTok orders, unless the prefix is emptied', () => {
+        const other = (s) => fakeRecord({ type: 'salesorder', id: 5, values: { orderstatus: s, externalid: 'shopify:1' } });
+        script.afterSubmit(ueContext('cancel', other('C'), other('B')));
+        const none = (s) => fakeRecord({ type: 'salesorder', id: 6, values: { orderstatus: s } });
+        script.afterSubmit(ueContext('cancel', none('C'), none('B')));
+        expect(https.post).not.toHaveBeenCalled();
+        runtime.__setParameters({ [script.URL_PARAM]: URL, [script.PREFIX_PARAM]: '' });
+        script.afterSubmit(ueContext('cancel', other('C'), other('B')));
+        expect(https.post).toHaveBeenCalledTimes(1);
+    });
+});
+
+describe('signature and outbox', () => {
+    it('signs the callout the way the service verifies it with the shared fixture key', () => {
+        script.afterSubmit(ueContext('cancel', order({ orderstatus: 'C' }), order({ orderstatus: 'B' })));
+        const call = postedCall(https);
+        expect(call.headers['webhook-id']).toMatch(/^ns_salesorder_1234_cancelled_/);
+        expect(verifyPerContract(fixture.secret, call.headers, call.body, NOW_MS / 1000)).toBe(true);
+    });
+
+    it('keeps the callout in the outbox on an HTTP failure', () => {
+        https.post.mockReturnValue({ code: 401, body: 'stale' });
+        const outbox = outboxRecordMock(record);
+        script.afterSubmit(ueContext('cancel', order({ orderstatus: 'C' }), order({ orderstatus: 'B' })));
+        expect(outbox.save).toHaveBeenCalledTimes(1);
+        expect(outbox.values.custrecord_tnb_ob_event_type).toBe('sales_order.cancelled');
+        expect(outbox.values.custrecord_tnb_ob_gave_up).toBe(false);
+    });
+
+    it('keeps the callout in the outbox when the post throws', () => {
+        https.post.mockImplementation(() => {
+            throw new Error('SSS_REQUEST_TIME_EXCEEDED');
+        });
+        const outbox = outboxRecordMock(record);
+        expect(() =>
+            script.afterSubmit(ueContext('edit', order({ orderstatus: 'H' }), order({ orderstatus: 'B' })))
+        ).not.toThrow();
+        expect(outbox.save).toHaveBeenCalledTimes(1);
+        expect(outbox.values.custrecord_tnb_ob_event_type).toBe('sales_order.closed');
+    });
+});
