@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod history;
 pub mod ingress;
 pub mod jobs;
 pub mod mapping;

@@ -41,16 +41,64 @@ enum Command {
     Sandbox {
         #[arg(long, default_value = "127.0.0.1:8090")]
         addr: SocketAddr,
-        /// Also push signed webhooks for orders created through the control API here.
+        /// The bridge's webhook URL, shown in the printed instructions.
         #[arg(long)]
         webhook_url: Option<String>,
+        /// The URL clients use to reach the sandbox when it differs from `http://ADDR`
+        /// (e.g. `http://sandbox:8090` in compose); NetSuite TBA signatures cover it.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Probe a running replica's /healthz (or /readyz) and exit 0 on 200, 1 otherwise.
+    /// Loads no configuration, for container health checks.
+    Healthcheck {
+        /// Full URL to probe; default from BIND_ADDR (0.0.0.0 becomes 127.0.0.1).
+        #[arg(long)]
+        url: Option<String>,
+        /// Probe /readyz (Redis answers) instead of /healthz.
+        #[arg(long)]
+        ready: bool,
     },
 }
 
-fn init_tracing() {
+async fn healthcheck(url: Option<String>, ready: bool) -> anyhow::Result<()> {
+    let url = match url {
+        Some(u) => u,
+        None => {
+            let bind: SocketAddr = std::env::var("BIND_ADDR")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
+            let host = match bind.ip() {
+                std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+                std::net::IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_string(),
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            };
+            let path = if ready { "readyz" } else { "healthz" };
+            format!("http://{host}:{}/{path}", bind.port())
+        }
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()?;
+    match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => {
+            eprintln!("healthcheck: {url} answered {}", r.status());
+            std::process::exit(1)
+        }
+        Err(e) => {
+            eprintln!("healthcheck: {url} unreachable: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn init_tracing(default_filter: &str) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if std::io::stdout().is_terminal() {
         builder.init();
@@ -79,15 +127,32 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
     let cli = Cli::parse();
+    // The demo draws its own progress on stdout; service logs would drown it (RUST_LOG
+    // still turns them on).
+    init_tracing(if matches!(cli.command, Command::Demo(_)) {
+        "error"
+    } else if matches!(cli.command, Command::Bench(_)) {
+        // The bench prints a table; per-job lines would bury it.
+        "warn"
+    } else {
+        "info"
+    });
     match cli.command {
         Command::Serve { role, sandbox_addr } => serve(role, sandbox_addr).await,
         Command::Demo(args) => bridge::demo::run(args).await,
         Command::Bench(args) => bridge::bench::run(args).await,
         Command::Admin(args) => bridge::admin_cli::run(args).await,
-        Command::Sandbox { addr, webhook_url } => {
-            let sb = bridge::sandbox::spawn(addr).await?;
+        Command::Healthcheck { url, ready } => healthcheck(url, ready).await,
+        Command::Sandbox {
+            addr,
+            webhook_url,
+            public_url,
+        } => {
+            let mut sb = bridge::sandbox::spawn(addr).await?;
+            if let Some(url) = public_url {
+                sb.set_public_url(&url);
+            }
             if let Some(url) = webhook_url {
                 sb.set_webhook_target(&url);
             }

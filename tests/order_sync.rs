@@ -380,3 +380,71 @@ async fn the_poller_finds_an_order_whose_webhook_never_came() {
     b.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn oauth2_client_credentials_work_end_to_end() {
+    let h = Harness::new().await;
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/sandbox/keys/sandbox-ec-private.pem"
+    );
+    let cfg = h.sandbox.netsuite.config().clone();
+    let b = h
+        .start(&[
+            ("NETSUITE_AUTH", "oauth2"),
+            ("NETSUITE_CLIENT_ID", cfg.client_id.as_str()),
+            ("NETSUITE_CERTIFICATE_ID", cfg.certificate_id.as_str()),
+            ("NETSUITE_PRIVATE_KEY", key),
+        ])
+        .await;
+    let ids: Vec<String> = (0..5).map(|i| format!("5764863169484908{i:02}")).collect();
+    for id in &ids {
+        h.order(id, &lines_ab());
+        assert_eq!(h.webhook(&b, 1, id).await, 200);
+    }
+    eventually(WAIT, "orders written with OAuth 2.0", || async {
+        ids.iter().all(|id| h.sales_order(id).is_some())
+    })
+    .await;
+    assert_eq!(
+        h.sandbox.netsuite.token_requests(),
+        1,
+        "one token, cached across requests"
+    );
+    b.shutdown().await;
+    h.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_burst_waiting_in_the_queue_is_read_from_tiktok_in_batches() {
+    let h = Harness::new().await;
+    let ingress = h
+        .start(&[("BRIDGE_ROLE", "ingress"), ("CONSUMER_NAME", "ingress")])
+        .await;
+    let ids: Vec<String> = (0..40).map(|i| format!("5764863169484909{i:02}")).collect();
+    for id in &ids {
+        h.order(id, &lines_ab());
+        assert_eq!(h.webhook(&ingress, 1, id).await, 200);
+    }
+    let before = h.sandbox.tiktok.calls("/order/202309/orders");
+    let worker = h
+        .start(&[
+            ("BRIDGE_ROLE", "worker"),
+            ("CONSUMER_NAME", "worker"),
+            ("WORKER_CONCURRENCY", "50"),
+        ])
+        .await;
+    eventually(WAIT, "burst landed", || async {
+        ids.iter().all(|id| h.sales_order(id).is_some())
+    })
+    .await;
+    let detail_calls = h.sandbox.tiktok.calls("/order/202309/orders") - before;
+    assert!(detail_calls >= 1, "the counter sees the calls");
+    assert!(
+        detail_calls <= 4,
+        "40 waiting orders should need a handful of Get Order Detail calls, made {detail_calls}"
+    );
+    worker.shutdown().await;
+    ingress.shutdown().await;
+    h.cleanup().await;
+}

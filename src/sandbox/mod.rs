@@ -81,7 +81,8 @@ pub async fn spawn_with(
 
 impl SandboxHandle {
     /// Settings that point a bridge at this sandbox (TBA auth, no key file needed).
-    /// Layered under the real environment, so anything set there still wins.
+    /// Layered under the real environment, so anything set there still wins. No
+    /// `REDIS_URL`: the backend is the environment's choice (embedded when unset).
     pub fn bridge_settings(&self) -> HashMap<String, String> {
         let t = self.tiktok.config();
         let n = self.netsuite.config();
@@ -111,12 +112,19 @@ impl SandboxHandle {
                 "NETSUITE_PLATFORM_DISCOUNT_ITEM_ID",
                 a.platform_discount.as_str(),
             ),
-            ("REDIS_URL", "redis://127.0.0.1:6379"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain([("NETSUITE_REST_BASE".to_string(), self.netsuite.rest_base())])
         .collect()
+    }
+
+    /// Tell the simulators the URL clients reach them by (behind a proxy or in a container
+    /// network): NetSuite TBA signatures cover it, and `Location` headers use it.
+    pub fn set_public_url(&mut self, url: &str) {
+        let url = url.trim_end_matches('/').to_string();
+        self.netsuite.set_base_url(&url);
+        self.base_url = url;
     }
 
     /// Where a bridge listens, so the instructions can name it.

@@ -303,6 +303,16 @@ impl NetSuiteSandbox {
             .map_or(0, |r| r.writes)
     }
 
+    /// When the sales order with this external id was first written (created), if it was.
+    /// Cheap: for latency benchmarks that poll many orders.
+    pub fn sales_order_written_at(&self, external_id: &str) -> Option<std::time::Instant> {
+        self.state
+            .lock()
+            .sales_order_first_written
+            .get(external_id)
+            .copied()
+    }
+
     fn records_json(&self, kind: RecordKind) -> Vec<Value> {
         self.state
             .lock()

@@ -122,6 +122,35 @@ impl Harness {
     }
 }
 
+impl Drop for Harness {
+    /// Also clean up when a test panics before its `cleanup()`: the machine's Redis is
+    /// shared, so no test may leave keys behind.
+    fn drop(&mut self) {
+        let pattern = format!("{{{}}}:*", self.prefix);
+        let Ok(client) = redis::Client::open(redis_url()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
+            return;
+        };
+        let keys: Vec<String> = match redis::cmd("SCAN")
+            .cursor_arg(0)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .clone()
+            .iter(&mut conn)
+        {
+            Ok(it) => it.collect(),
+            Err(_) => return,
+        };
+        for chunk in keys.chunks(500) {
+            let _ = redis::cmd("UNLINK").arg(chunk).exec(&mut conn);
+        }
+    }
+}
+
 pub fn webhook_url(bridge: &RunningBridge) -> String {
     format!(
         "http://{}/webhooks/tiktok",

@@ -11,6 +11,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 fn unsupported_type(record_type: &str) -> Response {
     ns_error(
@@ -227,6 +228,11 @@ impl NetSuiteSandbox {
                     ));
                 }
                 number_lines(&mut body);
+                if let (RecordKind::SalesOrder, Some(eid)) = (kind, external_id) {
+                    st.sales_order_first_written
+                        .entry(eid.to_string())
+                        .or_insert_with(Instant::now);
+                }
                 let id = st.allocate_id();
                 st.records.entry(kind).or_default().insert(
                     id,

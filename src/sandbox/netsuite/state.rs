@@ -134,6 +134,8 @@ pub(super) struct State {
     pub auth_failures: u64,
     pub last_auth_failure: Option<String>,
     pub faults: ActiveFaults,
+    /// Sales order external id → when it was first written (for latency benchmarks).
+    pub sales_order_first_written: HashMap<String, Instant>,
 }
 
 impl State {
