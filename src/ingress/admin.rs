@@ -79,6 +79,15 @@ impl From<StateError> for AdminError {
     }
 }
 
+impl From<crate::timers::unpark::ReleaseError> for AdminError {
+    fn from(e: crate::timers::unpark::ReleaseError) -> Self {
+        match e {
+            crate::timers::unpark::ReleaseError::Queue(q) => q.into(),
+            crate::timers::unpark::ReleaseError::State(s) => s.into(),
+        }
+    }
+}
+
 type AdminResult = Result<Json<Value>, AdminError>;
 
 /// Compares digests of the two tokens, so neither the content nor the length of the
@@ -231,24 +240,13 @@ async fn list_parked(State(st): State<IngressState>) -> AdminResult {
 /// Queue a fresh run of a parked job, then unpark it: the unparker's order, so a crash in
 /// between runs the job twice (harmless, jobs are idempotent) rather than never.
 async fn release(st: &IngressState, parked: &ParkedJob) -> Result<String, AdminError> {
-    let job = match parked.envelope.job.clone() {
-        Job::OrderSync {
-            shop_id,
-            order_id,
-            update_time,
-            ..
-        } => Job::OrderSync {
-            shop_id,
-            order_id,
-            trigger: SyncTrigger::Manual,
-            update_time,
-        },
-    };
-    let mut env = JobEnvelope::new(job);
-    // Order latency counts from the first event, parked time included.
-    env.enqueued_at_ms = parked.envelope.enqueued_at_ms;
-    st.queue.enqueue(&env).await?;
-    st.state.unpark(&parked.envelope.id).await?;
+    let env = crate::timers::unpark::release(
+        st.queue.as_ref(),
+        st.state.as_ref(),
+        parked,
+        SyncTrigger::Manual,
+    )
+    .await?;
     let detail = format!(
         "parked job {} ({}) released",
         parked.envelope.id,

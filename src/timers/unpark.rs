@@ -66,24 +66,13 @@ impl Unparker {
             if !ready {
                 continue;
             }
-            let job = match p.envelope.job.clone() {
-                Job::OrderSync {
-                    shop_id,
-                    order_id,
-                    update_time,
-                    ..
-                } => Job::OrderSync {
-                    shop_id,
-                    order_id,
-                    trigger: SyncTrigger::Unparked,
-                    update_time,
-                },
-            };
-            // Queue first, then unpark: a crash in between queues it twice, harmlessly.
-            let mut env = JobEnvelope::new(job);
-            env.enqueued_at_ms = p.envelope.enqueued_at_ms;
-            self.queue.enqueue(&env).await?;
-            self.state.unpark(&p.envelope.id).await?;
+            release(
+                self.queue.as_ref(),
+                self.state.as_ref(),
+                &p,
+                SyncTrigger::Unparked,
+            )
+            .await?;
             released += 1;
         }
         if released > 0 {
@@ -91,4 +80,41 @@ impl Unparker {
         }
         Ok(released)
     }
+}
+
+/// Queue a fresh run of a parked job, then unpark it. Queue first: a crash in between runs
+/// the job twice (harmless, jobs are idempotent) rather than never. Order latency keeps
+/// counting from the first event, parked time included. Returns the new envelope.
+pub async fn release(
+    queue: &dyn JobQueue,
+    state: &dyn StateStore,
+    parked: &crate::state::ParkedJob,
+    trigger: SyncTrigger,
+) -> Result<JobEnvelope, ReleaseError> {
+    let job = match parked.envelope.job.clone() {
+        Job::OrderSync {
+            shop_id,
+            order_id,
+            update_time,
+            ..
+        } => Job::OrderSync {
+            shop_id,
+            order_id,
+            trigger,
+            update_time,
+        },
+    };
+    let mut env = JobEnvelope::new(job);
+    env.enqueued_at_ms = parked.envelope.enqueued_at_ms;
+    queue.enqueue(&env).await?;
+    state.unpark(&parked.envelope.id).await?;
+    Ok(env)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
 }
