@@ -52,9 +52,10 @@ pub struct Args {
     /// NetSuite sandbox account concurrency limit, and the bridge's NETSUITE_CONCURRENCY.
     #[arg(long, default_value_t = 5)]
     pub netsuite_limit: usize,
-    /// Queue and state backend of the bridges under test.
-    #[arg(long, value_enum, default_value = "redis")]
-    pub backend: BackendKind,
+    /// Queue and state backend of the bridges under test. Default: Redis when `REDIS_URL`
+    /// is set, else the embedded database, as `serve` chooses.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
     /// Where to write the results as JSON.
     #[arg(long, default_value = "bench-results.json")]
     pub json: PathBuf,
@@ -98,7 +99,13 @@ impl Options {
             burst_orders: pick(a.burst, 300, 100).max(1),
             netsuite_latency_ms: a.netsuite_latency_ms.max(1),
             netsuite_limit: a.netsuite_limit.max(1),
-            backend: a.backend,
+            backend: a.backend.unwrap_or_else(|| {
+                if std::env::var("REDIS_URL").is_ok_and(|v| !v.trim().is_empty()) {
+                    BackendKind::Redis
+                } else {
+                    BackendKind::Embedded
+                }
+            }),
         }
     }
 
