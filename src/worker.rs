@@ -186,9 +186,11 @@ impl Worker {
         permits: &Arc<Semaphore>,
         tasks: &mut JoinSet<()>,
     ) {
+        let read_at = Instant::now();
         let prefetched = Arc::new(self.prefetch(&deliveries).await);
         let mut first = Some(first);
-        for d in deliveries {
+        let total = deliveries.len();
+        for (i, d) in deliveries.into_iter().enumerate() {
             let permit = match first.take() {
                 Some(p) => p,
                 None => match permits.clone().acquire_owned().await {
@@ -196,6 +198,16 @@ impl Worker {
                     Err(_) => return,
                 },
             };
+            if read_at.elapsed() > self.cfg.reclaim_idle / 2 {
+                // Waited so long for a permit that another replica may reclaim these jobs
+                // (same envelope id, same entity lock owner): leave them pending for the
+                // reaper rather than risk two workers on one order.
+                tracing::warn!(
+                    left = total - i,
+                    "read-ahead jobs waited too long for a worker slot; leaving them to be reclaimed"
+                );
+                return;
+            }
             let me = self.clone();
             let pre = prefetched.clone();
             let span = tracing::info_span!(

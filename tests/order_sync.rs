@@ -448,3 +448,46 @@ async fn a_burst_waiting_in_the_queue_is_read_from_tiktok_in_batches() {
     ingress.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn read_ahead_jobs_that_wait_too_long_are_left_to_the_reaper_and_land_once() {
+    let h = Harness::new().await;
+    let ingress = h
+        .start(&[("BRIDGE_ROLE", "ingress"), ("CONSUMER_NAME", "ingress")])
+        .await;
+    let ids: Vec<String> = (0..4).map(|i| format!("5764863169484911{i:02}")).collect();
+    for id in &ids {
+        h.order(id, &lines_ab());
+        assert_eq!(h.webhook(&ingress, 1, id).await, 200);
+    }
+    // One slot, NetSuite slower than half the reclaim time: the second job of each
+    // read-ahead batch waits past it and must be left pending for the reaper.
+    h.sandbox.netsuite.set_faults(NetSuiteFaults {
+        latency_ms: Some(1000),
+        ..Default::default()
+    });
+    let worker = h
+        .start(&[
+            ("BRIDGE_ROLE", "worker"),
+            ("CONSUMER_NAME", "slow-worker"),
+            ("WORKER_CONCURRENCY", "1"),
+        ])
+        .await;
+    eventually(Duration::from_secs(40), "every order landed", || async {
+        ids.iter().all(|id| h.sales_order(id).is_some())
+    })
+    .await;
+    eventually(WAIT, "queue drained", || queue_idle(ingress.queue.as_ref())).await;
+    for id in &ids {
+        assert_eq!(
+            h.sandbox
+                .netsuite
+                .sales_order_writes(&format!("tiktok-order:{id}")),
+            1
+        );
+    }
+    assert_eq!(ingress.queue.stats().await.unwrap().dead, 0);
+    worker.shutdown().await;
+    ingress.shutdown().await;
+    h.cleanup().await;
+}
