@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod history;
 pub mod ingress;
+pub mod inventory;
 pub mod jobs;
 pub mod mapping;
 pub mod metrics;

@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 /// Escapes a path segment but keeps `:` so `eid:tiktok-order:1` stays readable.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(super) const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -106,10 +106,10 @@ impl std::fmt::Debug for NetSuiteClient {
 }
 
 /// A 2xx answer.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Bytes,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
 }
 
 impl NetSuiteClient {
@@ -411,7 +411,7 @@ impl NetSuiteClient {
         Ok(found)
     }
 
-    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, NetSuiteError> {
+    pub(super) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, NetSuiteError> {
         let mut url = Url::parse(&format!("{}{path}", self.inner.rest_base))
             .map_err(|e| NetSuiteError::InvalidRequest(format!("bad URL: {e}")))?;
         if !query.is_empty() {
@@ -469,7 +469,7 @@ impl NetSuiteClient {
 
     /// Sends one logical request: waits for a concurrency slot per attempt, retries 429s
     /// with backoff (slot released while sleeping) and a refused OAuth 2.0 token once.
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         url: Url,
@@ -614,12 +614,14 @@ fn endpoint_template(op: &str, record_type: &str) -> String {
         "upsert" => format!("/record/v1/{record_type}/eid:{{external_id}}"),
         "get" => format!("/record/v1/{record_type}/{{id}}"),
         "suiteql" => "/query/v1/suiteql".to_string(),
+        "transform" => format!("/record/v1/{{type}}/{{id}}/!transform/{record_type}"),
+        "patch" => format!("/record/v1/{record_type}/{{id}}"),
         other => format!("{other} {record_type}"),
     }
 }
 
 /// Record types are spliced into paths, so only names.
-fn check_record_type(record_type: &str) -> Result<(), NetSuiteError> {
+pub(super) fn check_record_type(record_type: &str) -> Result<(), NetSuiteError> {
     if suiteql::is_plain_identifier(record_type) {
         Ok(())
     } else {

@@ -7,8 +7,10 @@ pub mod client;
 pub mod error;
 pub mod oauth2;
 pub mod records;
+pub mod stock;
 pub mod suiteql;
 pub mod tba;
+pub mod transactions;
 
 pub use client::{NetSuiteClient, RetryPolicy};
 pub use error::NetSuiteError;

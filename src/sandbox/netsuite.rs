@@ -7,6 +7,8 @@ mod control;
 mod query;
 mod records;
 mod state;
+mod stock;
+mod transactions;
 
 pub use state::NetSuiteFaults;
 
@@ -537,7 +539,13 @@ pub fn router(sb: Arc<NetSuiteSandbox>) -> Router {
     let gated = Router::new()
         .route(
             "/services/rest/record/v1/{record_type}/{id}",
-            get(records::get_record).put(records::put_record),
+            get(records::get_record)
+                .put(records::put_record)
+                .patch(transactions::patch_record),
+        )
+        .route(
+            "/services/rest/record/v1/{record_type}/{id}/!transform/{target}",
+            post(transactions::transform),
         )
         .route(
             "/services/rest/record/v1/{record_type}",

@@ -5,6 +5,10 @@
 mod api;
 mod control;
 pub mod fixtures;
+mod fulfillment;
+mod inventory;
+
+pub use fulfillment::{SandboxPackage, DEFAULT_SHIPPING_PROVIDERS};
 
 pub use fixtures::{
     sample_address, sample_order, sample_order_with, SampleLine, SampleOrderOptions,
@@ -150,6 +154,10 @@ struct SandboxState {
 pub struct TikTokSandbox {
     cfg: TikTokSandboxConfig,
     state: Mutex<SandboxState>,
+    /// Packages, carriers, cancellations and returns (see `fulfillment.rs`).
+    fulfillment: Mutex<fulfillment::FulfillmentState>,
+    /// Stock per SKU and warehouse (see `inventory.rs`).
+    inventory: Mutex<inventory::InventoryState>,
     webhook_http: reqwest::Client,
 }
 
@@ -195,6 +203,8 @@ impl TikTokSandbox {
                 },
                 windows: HashMap::new(),
             }),
+            fulfillment: Mutex::new(fulfillment::FulfillmentState::default()),
+            inventory: Mutex::new(inventory::InventoryState::default()),
             cfg,
             webhook_http: reqwest::Client::new(),
         })

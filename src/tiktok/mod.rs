@@ -3,6 +3,8 @@
 pub mod authorization;
 pub mod client;
 pub mod error;
+pub mod fulfillment;
+pub mod inventory;
 pub mod models;
 pub mod ratelimit;
 pub mod request;

@@ -40,6 +40,8 @@ pub(super) enum Template {
     IdByExternalId { kind: RecordKind },
     /// `SELECT id, itemid FROM item [WHERE id > ?] ORDER BY id`
     AllItems { after: bool },
+    /// The inventory stock query (see `stock.rs`): item and location placeholder counts.
+    Stock { items: usize, locations: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +205,9 @@ fn all_items(toks: &[Tok]) -> Option<Template> {
 
 /// Recognises one of the templates, or `None` for anything else.
 pub(super) fn parse(q: &str) -> Option<Template> {
+    if let Some((items, locations)) = super::stock::parse(q) {
+        return Some(Template::Stock { items, locations });
+    }
     let toks = tokenize(q)?;
     items_by_sku(&toks)
         .or_else(|| id_by_external_id(&toks))
@@ -214,6 +219,7 @@ fn placeholders(t: &Template) -> usize {
         Template::ItemsBySku { placeholders, .. } => *placeholders,
         Template::IdByExternalId { .. } => 1,
         Template::AllItems { after } => usize::from(*after),
+        Template::Stock { items, locations } => items + locations,
     }
 }
 
@@ -251,11 +257,17 @@ fn run(
                 })
                 .collect())
         }
-        Template::IdByExternalId { kind } => Ok(st
-            .records(*kind)
-            .filter(|r| r.external_id.as_deref() == params.first().map(String::as_str))
-            .map(|r| row(&[("id", r.id.to_string())]))
-            .collect()),
+        // `transaction` spans every transaction kind, as NetSuite's table does.
+        Template::IdByExternalId { kind } => Ok(match kind {
+            RecordKind::Customer => &[RecordKind::Customer][..],
+            _ => RecordKind::TRANSACTIONS,
+        }
+        .iter()
+        .flat_map(|k| st.records(*k))
+        .filter(|r| r.external_id.as_deref() == params.first().map(String::as_str))
+        .map(|r| row(&[("id", r.id.to_string())]))
+        .collect()),
+        Template::Stock { items, .. } => super::stock::rows(st, *items, params),
         Template::AllItems { after } => {
             let floor: u64 = if *after {
                 params

@@ -11,14 +11,34 @@ use std::time::{Duration, Instant};
 pub(super) enum RecordKind {
     SalesOrder,
     Customer,
+    ItemFulfillment,
+    ReturnAuthorization,
+    CreditMemo,
+    ItemReceipt,
+    CustomerRefund,
 }
 
 impl RecordKind {
+    /// Every kind the SuiteQL `transaction` table covers.
+    pub(super) const TRANSACTIONS: &'static [RecordKind] = &[
+        RecordKind::SalesOrder,
+        RecordKind::ItemFulfillment,
+        RecordKind::ReturnAuthorization,
+        RecordKind::CreditMemo,
+        RecordKind::ItemReceipt,
+        RecordKind::CustomerRefund,
+    ];
+
     /// NetSuite accepts record type names case-insensitively in URLs.
     pub(super) fn parse(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "salesorder" => Some(RecordKind::SalesOrder),
             "customer" => Some(RecordKind::Customer),
+            "itemfulfillment" => Some(RecordKind::ItemFulfillment),
+            "returnauthorization" => Some(RecordKind::ReturnAuthorization),
+            "creditmemo" => Some(RecordKind::CreditMemo),
+            "itemreceipt" => Some(RecordKind::ItemReceipt),
+            "customerrefund" => Some(RecordKind::CustomerRefund),
             _ => None,
         }
     }
@@ -136,6 +156,8 @@ pub(super) struct State {
     pub faults: ActiveFaults,
     /// Sales order external id → when it was first written (for latency benchmarks).
     pub sales_order_first_written: HashMap<String, Instant>,
+    /// (item id, location id) → quantityavailable (see `stock.rs`).
+    pub stock: BTreeMap<(u64, u64), rust_decimal::Decimal>,
 }
 
 impl State {

@@ -32,6 +32,8 @@ pub(super) fn routes() -> Router<Sb> {
         .route("/order/202309/orders", get(get_orders))
         .route("/order/202507/orders", get(get_orders))
         .route("/order/202309/orders/search", post(search_orders))
+        .merge(super::fulfillment::routes())
+        .merge(super::inventory::routes())
         .method_not_allowed_fallback(wrong_method)
 }
 
@@ -57,15 +59,15 @@ pub(super) fn envelope(status: StatusCode, code: i64, message: &str, data: Value
         .into_response()
 }
 
-fn success(data: Value) -> Response {
+pub(super) fn success(data: Value) -> Response {
     envelope(StatusCode::OK, 0, "Success", data)
 }
 
-fn rejected(status: StatusCode, code: i64, message: &str) -> Response {
+pub(super) fn rejected(status: StatusCode, code: i64, message: &str) -> Response {
     envelope(status, code, message, Value::Null)
 }
 
-fn bad_param(message: &str) -> Response {
+pub(super) fn bad_param(message: &str) -> Response {
     rejected(StatusCode::BAD_REQUEST, 36_009_004, message)
 }
 
@@ -105,7 +107,7 @@ fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
         .collect()
 }
 
-fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
     query
         .iter()
         .find(|(k, _)| k == key)
@@ -131,7 +133,7 @@ async fn arrive(sb: &TikTokSandbox, path: &str) -> Result<(), Response> {
 
 /// The gate every signed Open API call passes, in the order the real service reports
 /// problems: credentials first, then the shop, then the request's form, then the budget.
-async fn admit(
+pub(super) async fn admit(
     sb: &TikTokSandbox,
     method: &Method,
     uri: &Uri,
