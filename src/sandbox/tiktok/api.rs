@@ -131,6 +131,26 @@ async fn arrive(sb: &TikTokSandbox, path: &str) -> Result<(), Response> {
     }
 }
 
+/// A request that passed `admit`: every signed Open API route takes this instead of
+/// repeating the checks, and gets the parsed query and the raw body.
+pub(super) struct Admitted {
+    pub query: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl axum::extract::FromRequest<Sb> for Admitted {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, sb: &Sb) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let body = Bytes::from_request(axum::extract::Request::from_parts(parts.clone(), body), sb)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let query = admit(sb, &parts.method, &parts.uri, &parts.headers, &body).await?;
+        Ok(Admitted { query, body })
+    }
+}
+
 /// The gate every signed Open API call passes, in the order the real service reports
 /// problems: credentials first, then the shop, then the request's form, then the budget.
 pub(super) async fn admit(
@@ -269,16 +289,7 @@ fn bad_param_code(code: i64, message: &str) -> Response {
     rejected(StatusCode::BAD_REQUEST, code, message)
 }
 
-async fn authorized_shops(
-    State(sb): State<Sb>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = admit(&sb, &method, &uri, &headers, &body).await {
-        return r;
-    }
+async fn authorized_shops(State(sb): State<Sb>, _: Admitted) -> Response {
     let cfg = sb.config();
     success(json!({
         "shops": [{
@@ -306,17 +317,7 @@ fn as_served(order: &Value) -> Value {
     order
 }
 
-async fn get_orders(
-    State(sb): State<Sb>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let query = match admit(&sb, &method, &uri, &headers, &body).await {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
+async fn get_orders(State(sb): State<Sb>, Admitted { query, .. }: Admitted) -> Response {
     let ids: Vec<&str> = param(&query, "ids")
         .unwrap_or_default()
         .split(',')
@@ -354,17 +355,7 @@ fn parse_page_token(token: &str, field: &str) -> Option<(i64, String)> {
     Some((key, parts.next()?.to_string()))
 }
 
-async fn search_orders(
-    State(sb): State<Sb>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let query = match admit(&sb, &method, &uri, &headers, &body).await {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
+async fn search_orders(State(sb): State<Sb>, Admitted { query, body }: Admitted) -> Response {
     let page_size = match param(&query, "page_size").map(str::parse::<usize>) {
         Some(Ok(n)) if (1..=100).contains(&n) => n,
         _ => return bad_param("param page_size is required and must be between 1 and 100"),

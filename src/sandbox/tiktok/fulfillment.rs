@@ -3,12 +3,11 @@
 //! (packages, carriers per delivery option, cancellations, returns) is also driven from Rust
 //! so tests can stage what a buyer or TikTok itself did.
 
-use super::api::{admit, bad_param, param, rejected, success};
+use super::api::{bad_param, param, rejected, success, Admitted};
 use super::fixtures::now_unix;
 use super::TikTokSandbox;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -318,14 +317,8 @@ fn shippable(order: &Value) -> Result<(), Reject> {
 async fn mark_package_shipped(
     State(sb): State<Sb>,
     Path(order_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Admitted { body, .. }: Admitted,
 ) -> Response {
-    if let Err(r) = admit(&sb, &method, &uri, &headers, &body).await {
-        return r;
-    }
     let req = match body_object(&body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -387,14 +380,8 @@ async fn mark_package_shipped(
 async fn ship_package(
     State(sb): State<Sb>,
     Path(package_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Admitted { body, .. }: Admitted,
 ) -> Response {
-    if let Err(r) = admit(&sb, &method, &uri, &headers, &body).await {
-        return r;
-    }
     let req = match body_object(&body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -441,14 +428,8 @@ async fn ship_package(
 async fn update_shipping_info(
     State(sb): State<Sb>,
     Path(package_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Admitted { body, .. }: Admitted,
 ) -> Response {
-    if let Err(r) = admit(&sb, &method, &uri, &headers, &body).await {
-        return r;
-    }
     let req = match body_object(&body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -480,14 +461,8 @@ async fn update_shipping_info(
 async fn shipping_providers(
     State(sb): State<Sb>,
     Path(delivery_option_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    _: Admitted,
 ) -> Response {
-    if let Err(r) = admit(&sb, &method, &uri, &headers, &body).await {
-        return r;
-    }
     let providers: Vec<Value> = sb
         .shipping_providers_for(&delivery_option_id)
         .into_iter()
@@ -536,15 +511,8 @@ fn passes(record: &Value, key: &str, filter: &[String]) -> bool {
 
 async fn search_cancellations(
     State(sb): State<Sb>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Admitted { query, body }: Admitted,
 ) -> Response {
-    let query = match admit(&sb, &method, &uri, &headers, &body).await {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
     let filters = match body_object(&body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -573,17 +541,7 @@ async fn search_cancellations(
     }
 }
 
-async fn search_returns(
-    State(sb): State<Sb>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let query = match admit(&sb, &method, &uri, &headers, &body).await {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
+async fn search_returns(State(sb): State<Sb>, Admitted { query, body }: Admitted) -> Response {
     let filters = match body_object(&body) {
         Ok(v) => v,
         Err(r) => return *r,

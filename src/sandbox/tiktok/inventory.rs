@@ -2,11 +2,10 @@
 //! Update Inventory with TikTok's per-SKU refusals inside a `code: 0` answer, and Inventory
 //! Search. Every call passes the same gate as the order APIs (`api::admit`).
 
-use super::api::{admit, bad_param, success};
+use super::api::{bad_param, success, Admitted};
 use super::TikTokSandbox;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
@@ -201,14 +200,9 @@ fn check_sku(
 
 async fn update_inventory(
     State(sb): State<Sb>,
-    method: Method,
     uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Admitted { body, .. }: Admitted,
 ) -> Response {
-    if let Err(r) = admit(&sb, &method, &uri, &headers, &body).await {
-        return r;
-    }
     // The product id is the path segment before `/inventory/update`.
     let product_id = uri
         .path()
@@ -254,16 +248,7 @@ struct SearchBody {
     sku_ids: Vec<String>,
 }
 
-async fn search_inventory(
-    State(sb): State<Sb>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = admit(&sb, &method, &uri, &headers, &body).await {
-        return r;
-    }
+async fn search_inventory(State(sb): State<Sb>, Admitted { body, .. }: Admitted) -> Response {
     let Ok(req) = serde_json::from_slice::<SearchBody>(&body) else {
         return bad_param("body must be {\"product_ids\":[...],\"sku_ids\":[...]}");
     };
