@@ -73,20 +73,34 @@ pub enum HistoryEvent {
     },
 }
 
-/// Appends `event` to the order's history; failures are logged, not returned.
-pub async fn record(state: &dyn StateStore, order_id: &str, event: HistoryEvent) {
+/// The list key and JSON line of one history entry stamped now; `None` (logged) if it
+/// cannot be encoded.
+fn encode(order_id: &str, event: HistoryEvent) -> Option<(String, String)> {
     let entry = HistoryEntry {
         at_ms: now_ms(),
         event,
     };
-    let json = match serde_json::to_string(&entry) {
-        Ok(j) => j,
+    match serde_json::to_string(&entry) {
+        Ok(json) => Some((key(order_id), json)),
         Err(e) => {
             tracing::warn!(error = %e, "could not encode an order history entry");
-            return;
+            None
         }
-    };
-    if let Err(e) = state.list_push(&key(order_id), &json, MAX_ENTRIES).await {
+    }
+}
+
+/// Appends `event` to the order's history; failures are logged, not returned.
+pub async fn record(state: &dyn StateStore, order_id: &str, event: HistoryEvent) {
+    record_many(state, vec![(order_id.to_string(), event)]).await;
+}
+
+/// Appends several entries in one backend call (e.g. one per order of a batched read).
+pub async fn record_many(state: &dyn StateStore, events: Vec<(String, HistoryEvent)>) {
+    let entries: Vec<(String, String)> = events
+        .into_iter()
+        .filter_map(|(order_id, event)| encode(&order_id, event))
+        .collect();
+    if let Err(e) = state.list_push_many(&entries, MAX_ENTRIES).await {
         tracing::warn!(error = %e, "could not record order history");
     }
 }
@@ -156,14 +170,10 @@ impl HistoryWriter {
 
     /// Queue an entry without waiting.
     pub fn record(&self, order_id: &str, event: HistoryEvent) {
-        let entry = HistoryEntry {
-            at_ms: now_ms(),
-            event,
-        };
-        let Ok(json) = serde_json::to_string(&entry) else {
+        let Some(entry) = encode(order_id, event) else {
             return;
         };
-        if self.tx.try_send((key(order_id), json)).is_err() {
+        if self.tx.try_send(entry).is_err() {
             tracing::warn!("order history buffer full; entry dropped");
         }
     }

@@ -255,17 +255,19 @@ impl Worker {
             Ok(_) => ("ok", None),
             Err(e) => ("error", Some(e.to_string())),
         };
-        let state = self.ctx.state.as_ref();
-        futures::future::join_all(ids.iter().map(|id| {
-            let event = HistoryEvent::TiktokCall {
-                endpoint: crate::tiktok::client::GET_ORDER_DETAIL_PATH.into(),
-                outcome: outcome.into(),
-                orders_in_call: ids.len(),
-                error: error.clone(),
-            };
-            history::record(state, id, event)
-        }))
-        .await;
+        let events = ids
+            .iter()
+            .map(|id| {
+                let event = HistoryEvent::TiktokCall {
+                    endpoint: crate::tiktok::client::GET_ORDER_DETAIL_PATH.into(),
+                    outcome: outcome.into(),
+                    orders_in_call: ids.len(),
+                    error: error.clone(),
+                };
+                (id.clone(), event)
+            })
+            .collect();
+        history::record_many(self.ctx.state.as_ref(), events).await;
         match fetched {
             Ok(orders) => orders.into_iter().map(|o| (o.id.clone(), o)).collect(),
             Err(e) => {
