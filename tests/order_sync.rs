@@ -491,3 +491,55 @@ async fn read_ahead_jobs_that_wait_too_long_are_left_to_the_reaper_and_land_once
     ingress.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_order_read_older_than_the_last_one_written_never_overwrites_it() {
+    // Batched reads wait for a worker slot; a newer read of the same order may be written
+    // first. The older read must then change nothing (guarantee 3).
+    use bridge::jobs::{order_sync, JobContext, Outcome};
+    use std::sync::Arc;
+    let h = Harness::new().await;
+    let cfg = h.config(&[]);
+    let state: Arc<dyn bridge::state::StateStore> = Arc::new(
+        bridge::state::redis::RedisState::connect(&common::redis_url(), &h.prefix)
+            .await
+            .unwrap(),
+    );
+    let ctx = JobContext {
+        state: state.clone(),
+        tiktok: bridge::tiktok::client::TikTokClient::new(cfg.tiktok.clone(), state.clone())
+            .unwrap(),
+        netsuite: bridge::netsuite::client::NetSuiteClient::new(cfg.netsuite.clone()).unwrap(),
+        mapping: cfg.mapping.clone(),
+        metrics: Arc::new(bridge::metrics::Metrics::new()),
+    };
+    let id = "576486316948491201";
+    let shop = cfg.tiktok.shop_id.clone();
+    h.order(id, &lines_ab());
+    let older: bridge::tiktok::models::Order =
+        serde_json::from_value(h.sandbox.tiktok.order(id).unwrap()).unwrap();
+    let mut addr = bridge::sandbox::tiktok::fixtures::sample_address();
+    addr.address_line1 = Some("500 New Street".into());
+    h.sandbox.tiktok.set_address(id, &addr);
+
+    // The newer read is written first...
+    let first = order_sync::run(&ctx, &shop, id, None).await.unwrap();
+    assert!(matches!(first, Outcome::Done(_)), "{first:?}");
+    // ...then the older read arrives from a batch that waited.
+    let second = order_sync::run(&ctx, &shop, id, Some(&older))
+        .await
+        .unwrap();
+    assert!(
+        matches!(second, Outcome::Done(ref why) if why.contains("newer")),
+        "{second:?}"
+    );
+    let so = h.sales_order(id).unwrap();
+    assert_eq!(so["shippingAddress"]["addr1"], "500 New Street");
+    assert_eq!(
+        h.sandbox
+            .netsuite
+            .sales_order_writes(&format!("tiktok-order:{id}")),
+        1
+    );
+    h.cleanup().await;
+}
