@@ -563,10 +563,12 @@ impl Watch {
             if let Ok(parked) = running.state.parked().await {
                 let mut tracks = tracks.lock();
                 for p in parked {
-                    let crate::queue::Job::OrderSync { order_id, .. } = &p.envelope.job;
+                    let Some(order_id) = p.envelope.job.order_id() else {
+                        continue;
+                    };
                     if let Some(t) = tracks
                         .iter_mut()
-                        .find(|t| &t.planned.order_id == order_id && !t.parked_seen)
+                        .find(|t| t.planned.order_id == order_id && !t.parked_seen)
                     {
                         t.parked_seen = true;
                         self.parked_since.get_or_insert_with(Instant::now);

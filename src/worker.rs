@@ -61,15 +61,11 @@ pub struct Worker {
 }
 
 fn order_id_of(job: &Job) -> Option<&str> {
-    match job {
-        Job::OrderSync { order_id, .. } => Some(order_id),
-    }
+    job.order_id()
 }
 
 fn shop_id_of(job: &Job) -> Option<&str> {
-    match job {
-        Job::OrderSync { shop_id, .. } => Some(shop_id),
-    }
+    job.shop_id()
 }
 
 impl Worker {
@@ -231,8 +227,7 @@ impl Worker {
         let shop = self.ctx.tiktok.shop_id().to_string();
         let mut ids: Vec<String> = Vec::new();
         for d in deliveries {
-            // More job kinds arrive with later flows; only order syncs batch their reads.
-            #[allow(irrefutable_let_patterns)]
+            // Only order syncs batch their reads.
             if let Job::OrderSync {
                 shop_id, order_id, ..
             } = &d.envelope.job

@@ -121,9 +121,7 @@ fn job(order_id: &str) -> JobEnvelope {
 }
 
 fn order_of(env: &JobEnvelope) -> &str {
-    match &env.job {
-        Job::OrderSync { order_id, .. } => order_id,
-    }
+    env.job.order_id().expect("contract jobs are order syncs")
 }
 
 async fn read_all(q: &dyn JobQueue, consumer: &str) -> Vec<Delivery> {

@@ -124,9 +124,7 @@ async fn dead_letters_list_newest_first_and_replay_or_discard_by_id() {
     let dead = q.dead_letters(10).await.unwrap();
     let orders: Vec<String> = dead
         .iter()
-        .map(|d| match &d.envelope.job {
-            Job::OrderSync { order_id, .. } => order_id.clone(),
-        })
+        .map(|d| d.envelope.job.order_id().unwrap().to_string())
         .collect();
     assert_eq!(orders, ["o2", "o1", "o0"]);
     assert_eq!(q.dead_letters(1).await.unwrap().len(), 1);

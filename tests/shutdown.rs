@@ -106,9 +106,7 @@ async fn queued_orders(conn: &mut redis::aio::MultiplexedConnection, prefix: &st
     from_stream
         .chain(delayed)
         .filter_map(|json| serde_json::from_str::<JobEnvelope>(&json).ok())
-        .map(|env| match env.job {
-            bridge::queue::Job::OrderSync { order_id, .. } => order_id,
-        })
+        .filter_map(|env| env.job.order_id().map(str::to_string))
         .collect()
 }
 
@@ -127,8 +125,9 @@ async fn orders_of_entries(
         for e in reply.ids {
             if let Some(redis::Value::BulkString(b)) = e.map.get("job") {
                 if let Ok(env) = serde_json::from_slice::<JobEnvelope>(b) {
-                    let bridge::queue::Job::OrderSync { order_id, .. } = env.job;
-                    out.push(order_id);
+                    if let Some(order_id) = env.job.order_id() {
+                        out.push(order_id.to_string());
+                    }
                 }
             }
         }

@@ -5,7 +5,7 @@
 
 use super::IngressState;
 use crate::history::{self, HistoryEvent};
-use crate::queue::{DeadLetter, Job, JobEnvelope, QueueError, SyncTrigger};
+use crate::queue::{DeadLetter, JobEnvelope, QueueError, SyncTrigger};
 use crate::state::{ParkReason, ParkedJob, StateError};
 use crate::tiktok::authorization;
 use axum::extract::{Path, Query, Request, State};
@@ -194,7 +194,9 @@ async fn record_admin_action(
     action: &str,
     detail: String,
 ) {
-    let Job::OrderSync { order_id, .. } = &envelope.job;
+    let Some(order_id) = envelope.job.order_id() else {
+        return;
+    };
     let event = HistoryEvent::AdminAction {
         action: action.into(),
         job_id: Some(envelope.id.clone()),

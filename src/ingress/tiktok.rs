@@ -226,7 +226,9 @@ fn record_received(
     outcome: &str,
     job_id: Option<String>,
 ) {
-    let Job::OrderSync { order_id, .. } = job;
+    let Some(order_id) = job.order_id() else {
+        return;
+    };
     let event = HistoryEvent::EventReceived {
         source: SOURCE.into(),
         topic: env.topic.to_string(),
@@ -301,8 +303,9 @@ pub async fn receive(State(st): State<IngressState>, headers: HeaderMap, body: B
             return (StatusCode::BAD_REQUEST, why).into_response();
         }
     };
-    let Job::OrderSync { order_id, .. } = &job;
-    span.record("order_id", order_id.as_str());
+    if let Some(order_id) = job.order_id() {
+        span.record("order_id", order_id);
+    }
     let key = dedupe_key(&env);
     let envelope = JobEnvelope::new(job);
     let enqueue = st.queue.enqueue_unique(&key, st.dedupe_ttl, &envelope);

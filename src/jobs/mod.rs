@@ -2,7 +2,12 @@
 //! the pure mapping, writes, and says how it ended; the worker turns that into ack,
 //! retry, park or dead letter.
 
+pub mod cancellation;
+pub mod fbt;
+pub mod fulfillment;
+pub mod inventory;
 pub mod order_sync;
+pub mod returns;
 
 use crate::config::MappingConfig;
 use crate::metrics::Metrics;
@@ -88,5 +93,25 @@ pub async fn run(
         Job::OrderSync {
             shop_id, order_id, ..
         } => order_sync::run(ctx, shop_id, order_id, prefetched.get(order_id)).await,
+        Job::FulfillmentPush {
+            fulfillment_id,
+            event,
+        } => fulfillment::run(ctx, fulfillment_id, event).await,
+        Job::Cancellation {
+            shop_id,
+            order_id,
+            cancel_id,
+        } => cancellation::run(ctx, shop_id, order_id, cancel_id.as_deref()).await,
+        Job::ReturnSync {
+            shop_id,
+            order_id,
+            return_id,
+        } => returns::run(ctx, shop_id, order_id, return_id).await,
+        Job::InventorySync {
+            shop_id,
+            item_ids,
+            source,
+        } => inventory::sync(ctx, shop_id, item_ids, source).await,
+        Job::InventoryReconcile { shop_id } => inventory::reconcile(ctx, shop_id).await,
     }
 }

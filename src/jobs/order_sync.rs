@@ -6,7 +6,7 @@ use super::{JobContext, JobError, Outcome};
 use crate::history::{self, HistoryEvent};
 use crate::mapping::{self, MappingError};
 use crate::state::ParkReason;
-use crate::tiktok::models::Order;
+use crate::tiktok::models::{Order, OrderStatus};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -67,6 +67,12 @@ pub async fn run(
             }
         }
     };
+    // Every read moves the in-flight ledger, imported or not (I1).
+    super::inventory::order_seen(ctx, &order).await?;
+    if order.status == OrderStatus::Cancelled {
+        // O2: close what exists; a cancel before import leaves nothing behind.
+        return super::cancellation::from_order(ctx, &order).await;
+    }
     if !order.status.is_importable() {
         // UNPAID / ON_HOLD come back through a later status webhook; CANCELLED before
         // import leaves nothing behind.
@@ -106,6 +112,7 @@ pub async fn run(
     if let Some(prev) = ctx.state.get(&key).await? {
         if let Ok(prev) = serde_json::from_str::<WrittenSalesOrder>(&prev) {
             if prev.body_sha256 == digest {
+                after_write(ctx, &order, &prev.internal_id).await?;
                 return Ok(Outcome::Done(format!(
                     "sales order {} already up to date",
                     prev.internal_id
@@ -143,7 +150,19 @@ pub async fn run(
         internal_id: internal_id.clone(),
     };
     history::record(ctx.state.as_ref(), order_id, event).await;
+    after_write(ctx, &order, &internal_id).await?;
     Ok(Outcome::Done(format!("sales order {internal_id} upserted")))
+}
+
+/// What follows once the order's sales order exists: its units leave the in-flight ledger
+/// (I1), and an FBT order TikTok shipped gets its item fulfillment (F2).
+async fn after_write(
+    ctx: &JobContext,
+    order: &Order,
+    sales_order_id: &str,
+) -> Result<(), JobError> {
+    super::inventory::sales_order_written(ctx, order, sales_order_id).await?;
+    super::fbt::record_shipment(ctx, order, sales_order_id).await
 }
 
 /// SKU → NetSuite item id, from the cache first, then one SuiteQL query for the misses.

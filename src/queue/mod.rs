@@ -33,6 +33,37 @@ pub enum Job {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         update_time: Option<i64>,
     },
+    /// F1: push a NetSuite item fulfillment's packages and tracking to TikTok.
+    FulfillmentPush {
+        /// NetSuite internal id of the item fulfillment.
+        fulfillment_id: String,
+        /// The callout event that caused the job (`item_fulfillment.shipped`, ...).
+        event: String,
+    },
+    /// O2: a TikTok cancellation (topic 11, or an order seen as CANCELLED).
+    Cancellation {
+        shop_id: String,
+        order_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cancel_id: Option<String>,
+    },
+    /// O3: a TikTok return or refund (topic 12).
+    ReturnSync {
+        shop_id: String,
+        order_id: String,
+        return_id: String,
+    },
+    /// I1: recompute and push the sellable quantity of some NetSuite items.
+    InventorySync {
+        shop_id: String,
+        /// NetSuite internal item ids whose stock changed.
+        #[serde(default)]
+        item_ids: Vec<String>,
+        /// Where the change came from (`callout`, `order`, `sales_order`, ...).
+        source: String,
+    },
+    /// I1: full reconcile of every mapped SKU on both sides.
+    InventoryReconcile { shop_id: String },
 }
 
 impl Job {
@@ -40,13 +71,48 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::OrderSync { .. } => "order_sync",
+            Job::FulfillmentPush { .. } => "fulfillment_push",
+            Job::Cancellation { .. } => "cancellation",
+            Job::ReturnSync { .. } => "return_sync",
+            Job::InventorySync { .. } => "inventory_sync",
+            Job::InventoryReconcile { .. } => "inventory_reconcile",
         }
     }
 
     /// The entity the job writes to; no two workers run jobs of the same entity at once.
     pub fn entity_key(&self) -> Option<String> {
         match self {
-            Job::OrderSync { order_id, .. } => Some(format!("tiktok-order:{order_id}")),
+            Job::OrderSync { order_id, .. } | Job::Cancellation { order_id, .. } => {
+                Some(format!("tiktok-order:{order_id}"))
+            }
+            Job::FulfillmentPush { fulfillment_id, .. } => {
+                Some(format!("netsuite-fulfillment:{fulfillment_id}"))
+            }
+            Job::ReturnSync { return_id, .. } => Some(format!("tiktok-return:{return_id}")),
+            Job::InventorySync { .. } => None,
+            Job::InventoryReconcile { shop_id } => Some(format!("inventory-reconcile:{shop_id}")),
+        }
+    }
+
+    /// The TikTok order the job is about, for history and logs.
+    pub fn order_id(&self) -> Option<&str> {
+        match self {
+            Job::OrderSync { order_id, .. }
+            | Job::Cancellation { order_id, .. }
+            | Job::ReturnSync { order_id, .. } => Some(order_id),
+            _ => None,
+        }
+    }
+
+    /// The TikTok shop the job acts for, when it acts for one.
+    pub fn shop_id(&self) -> Option<&str> {
+        match self {
+            Job::OrderSync { shop_id, .. }
+            | Job::Cancellation { shop_id, .. }
+            | Job::ReturnSync { shop_id, .. }
+            | Job::InventorySync { shop_id, .. }
+            | Job::InventoryReconcile { shop_id } => Some(shop_id),
+            Job::FulfillmentPush { .. } => None,
         }
     }
 }

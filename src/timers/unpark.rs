@@ -103,6 +103,8 @@ pub async fn release(
             trigger,
             update_time,
         },
+        // Other kinds carry no trigger: they re-run as they were.
+        other => other,
     };
     let mut env = JobEnvelope::new(job);
     env.enqueued_at_ms = parked.envelope.enqueued_at_ms;
