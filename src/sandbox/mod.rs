@@ -116,6 +116,10 @@ impl SandboxHandle {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain([("NETSUITE_REST_BASE".to_string(), self.netsuite.rest_base())])
+        .chain([(
+            "NETSUITE_CALLOUT_SECRET".to_string(),
+            netsuite::callouts::SANDBOX_CALLOUT_SECRET.to_string(),
+        )])
         .collect()
     }
 
