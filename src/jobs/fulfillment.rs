@@ -453,7 +453,7 @@ async fn push(
             source: crate::ingress::callout::SOURCE.into(),
             topic: event.into(),
             notification_id: None,
-            outcome: format!("item fulfillment {fid}"),
+            outcome: "queued".into(),
             job_id: None,
         };
         history::record(ctx.state.as_ref(), order_id, received).await;
