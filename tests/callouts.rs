@@ -415,3 +415,156 @@ async fn stock_and_sales_order_callouts_queue_inventory_syncs() {
     b.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn carrier_map_and_hold_settings_are_read_and_checked() {
+    let h = Harness::new().await;
+    let cfg = h.config(&[
+        (
+            "CARRIER_MAP",
+            " UPS = 7117859084333745966 , FedEx Ground=7129736293935597354",
+        ),
+        ("ON_HOLD_RECHECK_SECS", "42"),
+    ]);
+    assert_eq!(
+        cfg.mapping.carrier_map.get("ups").map(String::as_str),
+        Some("7117859084333745966")
+    );
+    assert_eq!(
+        cfg.mapping
+            .carrier_map
+            .get("fedex ground")
+            .map(String::as_str),
+        Some("7129736293935597354")
+    );
+    assert_eq!(cfg.mapping.hold_recheck, Duration::from_secs(42));
+    assert_eq!(h.config(&[]).mapping.hold_recheck, Duration::from_secs(300));
+    let mut settings = h.settings.clone();
+    for (name, bad) in [
+        ("CARRIER_MAP", "UPS"),
+        ("CARRIER_MAP", "UPS=not-an-id"),
+        ("CARRIER_MAP", "=123"),
+        ("ON_HOLD_RECHECK_SECS", "0"),
+    ] {
+        let mut s = settings.clone();
+        s.insert(name.into(), bad.into());
+        let err = bridge::config::Config::from_source(&s).unwrap_err();
+        assert!(err.to_string().contains(name), "{name}={bad}: {err}");
+    }
+    // The rotation list splits on whitespace.
+    settings.insert("NETSUITE_CALLOUT_SECRET".into(), " new\told  ".into());
+    let cfg = bridge::config::Config::from_source(&settings).unwrap();
+    assert_eq!(cfg.callout_secrets.len(), 2);
+}
+
+/// A Redis of the test's own (append-only), so it can be stopped and started again.
+struct OwnRedis {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    fn start(port: u16, dir: tempfile::TempDir) -> OwnRedis {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        OwnRedis {
+            port,
+            dir,
+            child: Some(child),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    async fn ready(&self) {
+        common::eventually(Duration::from_secs(10), "own redis answers", || async {
+            match redis::Client::open(self.url()) {
+                Ok(c) => match c.get_multiplexed_async_connection().await {
+                    Ok(mut conn) => redis::cmd("PING")
+                        .query_async::<String>(&mut conn)
+                        .await
+                        .is_ok(),
+                    Err(_) => false,
+                },
+                Err(_) => false,
+            }
+        })
+        .await;
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn queue_down_means_503_and_the_outbox_retry_is_queued_once() {
+    let h = Harness::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut own = OwnRedis::start(port, tempfile::tempdir().unwrap());
+    own.ready().await;
+    let url = own.url();
+    let b = h.start(&[INGRESS, ("REDIS_URL", url.as_str())]).await;
+    let body = shipped(&account(&h));
+    assert_eq!(
+        signed(&b, SANDBOX_CALLOUT_SECRET, "ns_before", now(), &body).await,
+        200
+    );
+
+    own.stop();
+    assert_eq!(
+        signed(&b, SANDBOX_CALLOUT_SECRET, "ns_during", now(), &body).await,
+        503
+    );
+    assert!(rejected(&b, "queue_unavailable") || rejected(&b, "queue_timeout"));
+
+    // Redis comes back with its append-only file; the outbox sends the callout again.
+    let dir = std::mem::replace(&mut own.dir, tempfile::tempdir().unwrap());
+    let again = OwnRedis::start(port, dir);
+    again.ready().await;
+    common::eventually(Duration::from_secs(10), "retry accepted", || async {
+        signed(&b, SANDBOX_CALLOUT_SECRET, "ns_during", now(), &body).await == 200
+    })
+    .await;
+    assert_eq!(
+        signed(&b, SANDBOX_CALLOUT_SECRET, "ns_during", now(), &body).await,
+        200
+    );
+    assert_eq!(
+        depth(&b).await,
+        2,
+        "the first callout survived, the retry queued once"
+    );
+    b.shutdown().await;
+    drop(again);
+}
