@@ -463,3 +463,78 @@ async fn a_transient_tiktok_failure_is_retried_into_one_package() {
     b.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_sandbox_control_api_drives_the_flow_over_http() {
+    let h = Harness::new().await;
+    let b = h.start(&[("CARRIER_MAP", CARRIER_MAP)]).await;
+    let order_id = "576486316948491011";
+    let (a, _) = two_skus();
+    let so = synced_order(&h, &b, order_id, std::slice::from_ref(&a)).await;
+    let line = so_line(&h, order_id, &a);
+    let http = reqwest::Client::new();
+    let base = &h.sandbox.base_url;
+
+    // What a curl user does: make a shipped fulfillment and have NetSuite's script call out.
+    let made: serde_json::Value = http
+        .post(format!("{base}/_sandbox/netsuite/item-fulfillments"))
+        .json(&serde_json::json!({
+            "sales_order_id": so,
+            "body": {
+                "shipStatus": {"id": "C"},
+                "shipCarrier": "UPS",
+                "item": {"items": [{"orderLine": line, "quantity": 2}]},
+                "packageUps": {"items": [{"packageTrackingNumberUps": "1ZCURL"}]},
+            },
+            "callout_url": callout_url(&b),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(made["callout"]["status"], 200, "{made}");
+    drained(&b).await;
+
+    let seen: serde_json::Value = http
+        .get(format!("{base}/_sandbox/tiktok/orders/{order_id}/packages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let packages = seen["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1, "{seen}");
+    assert_eq!(packages[0]["tracking_number"], "1ZCURL");
+    assert_eq!(packages[0]["shipping_provider_id"], UPS);
+    assert_eq!(seen["ship_calls"].as_array().unwrap().len(), 1);
+    // The order detail shows the units in their package, as TikTok's does.
+    let order = h.sandbox.tiktok.order(order_id).unwrap();
+    for li in order["line_items"].as_array().unwrap() {
+        assert_eq!(li["package_id"], packages[0]["package_id"]);
+        assert_eq!(li["tracking_number"], "1ZCURL");
+    }
+
+    // An edit through the control API: the new tracking reaches TikTok.
+    let fid = made["id"].as_str().unwrap();
+    let edited: serde_json::Value = http
+        .patch(format!("{base}/_sandbox/netsuite/item-fulfillments/{fid}"))
+        .json(&serde_json::json!({
+            "fields": {"packageUps": {"items": [{"packageTrackingNumberUps": "1ZCURL2"}]}},
+            "callout_url": callout_url(&b),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(edited["callout"]["status"], 200, "{edited}");
+    drained(&b).await;
+    let p = h.sandbox.tiktok.shipments(order_id);
+    assert_eq!(p[0].tracking_number.as_deref(), Some("1ZCURL2"));
+    b.shutdown().await;
+    h.cleanup().await;
+}
