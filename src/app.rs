@@ -135,6 +135,8 @@ pub async fn start_with(
             admin_token: cfg.admin_token.clone(),
             enqueue_timeout: Duration::from_millis(2000),
             history: crate::history::HistoryWriter::spawn(state.clone()),
+            callout_secrets: std::sync::Arc::new(cfg.callout_secrets.clone()),
+            netsuite_account_id: cfg.netsuite.account_id.clone(),
         };
         let app = if matches!(cfg.role, Role::All | Role::Ingress) {
             ingress::router(st, cfg.max_body_bytes)
@@ -215,6 +217,7 @@ pub async fn start_with(
             state: state.clone(),
             sku_field: cfg.mapping.sku_field.clone(),
             owner: cfg.consumer_name.clone(),
+            carrier_map: cfg.mapping.carrier_map.clone(),
         });
         tasks.push(tokio::spawn(timers::every(
             cfg.unpark_interval,

@@ -85,6 +85,12 @@ pub struct MappingConfig {
     pub fbt_location_id: Option<String>,
     /// NetSuite `orderStatus` for new orders (`B` = Pending Fulfillment).
     pub order_status: String,
+    /// F1: NetSuite ship carrier / ship method text (lowercased) -> TikTok
+    /// `shipping_provider_id` (`CARRIER_MAP`).
+    pub carrier_map: HashMap<String, String>,
+    /// F1: how long a fulfillment of an order TikTok holds (ON_HOLD) waits before it is
+    /// tried again, at least (`ON_HOLD_RECHECK_SECS`).
+    pub hold_recheck: Duration,
 }
 
 impl Default for MappingConfig {
@@ -101,6 +107,8 @@ impl Default for MappingConfig {
             default_location_id: None,
             fbt_location_id: None,
             order_status: "B".into(),
+            carrier_map: HashMap::new(),
+            hold_recheck: Duration::from_secs(300),
         }
     }
 }
@@ -168,6 +176,9 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// This replica's consumer name in the queue group (unique per process).
     pub consumer_name: String,
+    /// Accepted secrets of `POST /callouts/netsuite` (`NETSUITE_CALLOUT_SECRET`, several
+    /// whitespace-separated while rotating); empty = the route refuses every callout.
+    pub callout_secrets: Vec<SecretString>,
 }
 
 /// Where settings come from: the process environment, or a map in tests.
@@ -267,6 +278,24 @@ fn pairs(src: &dyn Source, name: &'static str) -> Result<HashMap<String, String>
             })?;
             out.insert(k.trim().to_string(), val.trim().to_string());
         }
+    }
+    Ok(out)
+}
+
+/// `CARRIER_MAP`: `UPS=<provider id>,FedEx Ground=<id>` → lowercased NetSuite carrier or
+/// ship method text → TikTok `shipping_provider_id` (digits, as TikTok ids are).
+fn carrier_map(src: &dyn Source) -> Result<HashMap<String, String>, ConfigError> {
+    let raw = pairs(src, "CARRIER_MAP")?;
+    let mut out = HashMap::new();
+    for (k, v) in raw {
+        if k.is_empty() || v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::Invalid {
+                name: "CARRIER_MAP",
+                value: format!("{k}={v}"),
+                why: "expected <NetSuite carrier or ship method>=<numeric TikTok shipping_provider_id>".into(),
+            });
+        }
+        out.insert(k.to_lowercase(), v);
     }
     Ok(out)
 }
@@ -485,6 +514,11 @@ impl Config {
             default_location_id: src.get("NETSUITE_LOCATION_ID"),
             fbt_location_id: src.get("NETSUITE_FBT_LOCATION_ID"),
             order_status: src.get("NETSUITE_ORDER_STATUS").unwrap_or(d.order_status),
+            carrier_map: carrier_map(src)?,
+            hold_recheck: Duration::from_secs(positive(
+                "ON_HOLD_RECHECK_SECS",
+                parse_or(src, "ON_HOLD_RECHECK_SECS", 300u64)?,
+            )?),
         };
 
         Ok(Config {
@@ -516,6 +550,15 @@ impl Config {
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 format!("{host}-{}", &id[..8])
             }),
+            callout_secrets: src
+                .get("NETSUITE_CALLOUT_SECRET")
+                .map(|v| {
+                    crate::netsuite::callout::split_secrets(&v)
+                        .into_iter()
+                        .map(|s| SecretString::from(s.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }

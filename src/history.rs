@@ -64,6 +64,17 @@ pub enum HistoryEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// F1: what the bridge told TikTok about a package of a NetSuite item fulfillment.
+    TiktokShipment {
+        fulfillment_id: String,
+        /// `mark_shipped`, `ship_package`, `already_shipped`, `adopted` or
+        /// `update_shipping_info`.
+        action: String,
+        package_id: String,
+        order_line_item_ids: Vec<String>,
+        tracking_number: String,
+        shipping_provider_id: String,
+    },
     /// An operator acted on the order's jobs through the admin API.
     AdminAction {
         action: String,

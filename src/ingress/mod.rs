@@ -3,6 +3,7 @@
 //! 3 s budget.
 
 pub mod admin;
+pub mod callout;
 pub mod health;
 pub mod tiktok;
 
@@ -34,11 +35,16 @@ pub struct IngressState {
     pub enqueue_timeout: Duration,
     /// Batched writer for the per-order history of received events.
     pub history: crate::history::HistoryWriter,
+    /// Accepted `NETSUITE_CALLOUT_SECRET` values; empty = callouts refused.
+    pub callout_secrets: Arc<Vec<SecretString>>,
+    /// NetSuite account a callout's `account` must name.
+    pub netsuite_account_id: String,
 }
 
 pub fn router(state: IngressState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/webhooks/tiktok", post(tiktok::receive))
+        .route("/callouts/netsuite", post(callout::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -221,6 +221,27 @@ impl NetSuiteClient {
         ItemFulfillment::from_record(&record)
     }
 
+    /// `GET /record/v1/{record_type}/{id}?expandSubResources=true`: the record with its
+    /// sublists (a sales order's `item` lines) inlined instead of linked.
+    pub async fn get_record_expanded(
+        &self,
+        record_type: &str,
+        id: &str,
+    ) -> Result<Value, NetSuiteError> {
+        check_record_type(record_type)?;
+        let path = format!(
+            "/record/v1/{record_type}/{}",
+            utf8_percent_encode(id, PATH_SEGMENT)
+        );
+        let url = self.url(&path, &[("expandSubResources", "true")])?;
+        let answer = self
+            .send(Method::GET, url, None, false, "get", record_type)
+            .await?;
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            NetSuiteError::InvalidResponse(format!("{record_type} record is not JSON: {e}"))
+        })
+    }
+
     /// `POST /record/v1/{from_type}/{id}/!transform/{to_type}` with the target's fields;
     /// returns the new record's internal id from `Location`.
     pub async fn transform<T: Serialize + ?Sized>(

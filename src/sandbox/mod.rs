@@ -116,6 +116,19 @@ impl SandboxHandle {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain([("NETSUITE_REST_BASE".to_string(), self.netsuite.rest_base())])
+        .chain([(
+            "NETSUITE_CALLOUT_SECRET".to_string(),
+            netsuite::callouts::SANDBOX_CALLOUT_SECRET.to_string(),
+        )])
+        // The sandbox's carriers by name, so F1 ships without further setup.
+        .chain([(
+            "CARRIER_MAP".to_string(),
+            tiktok::DEFAULT_SHIPPING_PROVIDERS
+                .iter()
+                .map(|(id, name)| format!("{name}={id}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        )])
         .collect()
     }
 

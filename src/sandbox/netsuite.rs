@@ -3,6 +3,7 @@
 //! keeps items, customers and sales orders, and takes fault injection. See DESIGN.md §8.
 
 mod auth;
+pub mod callouts;
 mod control;
 mod query;
 mod records;

@@ -8,7 +8,7 @@ pub mod fixtures;
 mod fulfillment;
 mod inventory;
 
-pub use fulfillment::{SandboxPackage, DEFAULT_SHIPPING_PROVIDERS};
+pub use fulfillment::{SandboxPackage, ShipCall, DEFAULT_SHIPPING_PROVIDERS};
 
 pub use fixtures::{
     sample_address, sample_order, sample_order_with, SampleLine, SampleOrderOptions,
@@ -165,6 +165,7 @@ pub struct TikTokSandbox {
 pub fn router(sb: Arc<TikTokSandbox>) -> axum::Router {
     api::routes()
         .merge(control::routes())
+        .merge(fulfillment::control_routes())
         .fallback(api::unknown_path)
         .with_state(sb)
 }

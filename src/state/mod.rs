@@ -19,6 +19,24 @@ pub enum ParkReason {
     /// TikTok said the merchant removed the app (topic 6): nothing for this shop runs until
     /// it is authorized again.
     ShopDeauthorized { shop_id: String },
+    /// F1: the item fulfillment's carrier has no TikTok `shipping_provider_id` in
+    /// `CARRIER_MAP`, or the mapped id is not one TikTok offers for the order's delivery
+    /// option (`rejected_provider_id`). Released once the map names another id for it.
+    UnknownCarrier {
+        /// The carrier / ship method text as NetSuite shows it.
+        carrier: String,
+        /// Every text looked up in the map (lowercased), most specific first.
+        #[serde(default)]
+        keys: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rejected_provider_id: Option<String>,
+    },
+    /// F1: TikTok still holds the order (ON_HOLD, the buyer's remorse window): it must not
+    /// ship yet. Released at `recheck_at_ms`; the job parks again if the hold goes on.
+    OrderOnHold {
+        order_id: String,
+        recheck_at_ms: i64,
+    },
 }
 
 impl ParkReason {
@@ -26,6 +44,8 @@ impl ParkReason {
         match self {
             ParkReason::UnknownSku { .. } => "unknown_sku",
             ParkReason::ShopDeauthorized { .. } => "shop_deauthorized",
+            ParkReason::UnknownCarrier { .. } => "unknown_carrier",
+            ParkReason::OrderOnHold { .. } => "order_on_hold",
         }
     }
 }

@@ -1,10 +1,13 @@
 //! Releases parked jobs once their reason resolves: unknown SKUs are looked up again in
 //! one SuiteQL query for all parked orders, and jobs whose SKUs now all exist are queued.
+//! Fulfillments parked for an unknown carrier are released once `CARRIER_MAP` (read at
+//! start, so after a restart with new config) names another provider for the carrier;
+//! fulfillments of orders on hold are released at their recheck time.
 
 use crate::netsuite::client::NetSuiteClient;
 use crate::queue::{Job, JobEnvelope, JobQueue, SyncTrigger};
 use crate::state::{ParkReason, StateStore};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +17,8 @@ pub struct Unparker {
     pub state: Arc<dyn StateStore>,
     pub sku_field: String,
     pub owner: String,
+    /// `CARRIER_MAP` as this replica read it (lowercased keys).
+    pub carrier_map: HashMap<String, String>,
 }
 
 const LOCK_KEY: &str = "timer:unpark";
@@ -42,7 +47,7 @@ impl Unparker {
             .iter()
             .flat_map(|p| match &p.reason {
                 ParkReason::UnknownSku { skus } => skus.clone(),
-                ParkReason::ShopDeauthorized { .. } => Vec::new(),
+                _ => Vec::new(),
             })
             .collect();
         let wanted: Vec<String> = wanted.into_iter().collect();
@@ -61,6 +66,18 @@ impl Unparker {
                 ParkReason::ShopDeauthorized { shop_id } => {
                     !crate::tiktok::authorization::is_deauthorized(self.state.as_ref(), shop_id)
                         .await?
+                }
+                ParkReason::UnknownCarrier {
+                    keys,
+                    rejected_provider_id,
+                    ..
+                } => crate::jobs::fulfillment::carrier_now_mapped(
+                    &self.carrier_map,
+                    keys,
+                    rejected_provider_id.as_deref(),
+                ),
+                ParkReason::OrderOnHold { recheck_at_ms, .. } => {
+                    crate::queue::now_ms() >= *recheck_at_ms
                 }
             };
             if !ready {

@@ -110,5 +110,6 @@ pub(super) fn router(sb: Arc<NetSuiteSandbox>) -> Router {
             "/faults",
             axum::routing::post(set_faults).delete(clear_faults),
         )
+        .merge(super::callouts::control_routes())
         .with_state(sb)
 }

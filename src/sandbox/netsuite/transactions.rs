@@ -238,7 +238,12 @@ impl NetSuiteSandbox {
 
     /// Applies a PATCH: body fields overwrite; `item` lines with `line` update that line,
     /// lines without it are added (reference §4.5).
-    fn patch(&self, kind: RecordKind, id: u64, request: Map<String, Value>) -> Result<(), Reject> {
+    pub(super) fn patch(
+        &self,
+        kind: RecordKind,
+        id: u64,
+        request: Map<String, Value>,
+    ) -> Result<(), Reject> {
         let mut st = self.state.lock();
         let known_items: Vec<u64> = st.items.keys().copied().collect();
         let record = st

@@ -8,7 +8,7 @@ use super::fixtures::now_unix;
 use super::TikTokSandbox;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
@@ -58,6 +58,23 @@ pub(super) struct FulfillmentState {
     cancellations: BTreeMap<String, Value>,
     returns: BTreeMap<String, Value>,
     next_package: u64,
+    /// Every ship / update call that reached an order or package, accepted or refused.
+    ship_calls: Vec<ShipCall>,
+}
+
+/// One ship, mark-as-shipped or update-shipping-info call as the sandbox saw it, so tests
+/// can count TikTok calls per order and read what they carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShipCall {
+    /// `mark_package_shipped`, `ship_package` or `update_shipping_info`.
+    pub endpoint: String,
+    pub order_id: String,
+    pub package_id: Option<String>,
+    pub order_line_item_ids: Vec<String>,
+    pub tracking_number: String,
+    pub shipping_provider_id: String,
+    /// 0 when accepted, else the error code answered.
+    pub code: i64,
 }
 
 pub(super) fn routes() -> Router<Sb> {
@@ -169,7 +186,63 @@ impl TikTokSandbox {
             id
         };
         self.attach_package(order_id, &id);
+        self.sync_line_items(order_id);
         Some(id)
+    }
+
+    /// Ship, mark-as-shipped and update calls made for `order_id`, oldest first.
+    pub fn ship_calls(&self, order_id: &str) -> Vec<ShipCall> {
+        self.fulfillment
+            .lock()
+            .ship_calls
+            .iter()
+            .filter(|c| c.order_id == order_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Accepted ship calls (Mark Package As Shipped or Ship Package) for `order_id`.
+    pub fn accepted_ship_calls(&self, order_id: &str) -> Vec<ShipCall> {
+        self.ship_calls(order_id)
+            .into_iter()
+            .filter(|c| c.code == 0 && c.endpoint != "update_shipping_info")
+            .collect()
+    }
+
+    fn log_ship_call(&self, call: ShipCall) {
+        self.fulfillment.lock().ship_calls.push(call);
+    }
+
+    /// Mirrors the packages into the order's `line_items[]` (`package_id`, `package_status`,
+    /// `tracking_number`), as Get Order Detail shows them. The reference names
+    /// `package_status` but not its values: `TO_FULFILL` (the fixtures' value) before any
+    /// package, `PROCESSING` in a package not shipped yet and `FULFILLING` once shipped are
+    /// the sandbox's choice.
+    fn sync_line_items(&self, order_id: &str) {
+        let packages = self.shipments(order_id);
+        let mut st = self.state.lock();
+        let Some(order) = st.orders.get_mut(order_id) else {
+            return;
+        };
+        let Some(lines) = order["line_items"].as_array_mut() else {
+            return;
+        };
+        for line in lines {
+            let id = text(line, "id").to_string();
+            let Some(p) = packages
+                .iter()
+                .find(|p| p.order_line_item_ids.contains(&id))
+            else {
+                continue;
+            };
+            line["package_id"] = json!(p.package_id);
+            line["package_status"] = json!(if p.shipped {
+                "FULFILLING"
+            } else {
+                "PROCESSING"
+            });
+            line["tracking_number"] = json!(p.tracking_number.clone().unwrap_or_default());
+        }
     }
 
     /// The packages of an order, oldest first, with their lines and tracking.
@@ -314,28 +387,28 @@ fn shippable(order: &Value) -> Result<(), Reject> {
     }
 }
 
-async fn mark_package_shipped(
-    State(sb): State<Sb>,
-    Path(order_id): Path<String>,
-    Admitted { body, .. }: Admitted,
-) -> Response {
+fn mark_package_shipped_inner(sb: &Sb, order_id: String, body: &[u8]) -> (i64, Response) {
+    let body = body.to_vec();
     let req = match body_object(&body) {
         Ok(v) => v,
-        Err(r) => return *r,
+        Err(r) => return (-1, *r),
     };
     let Some(order) = sb.order(&order_id) else {
-        return refuse(CODE_ORDER_NOT_FOUND, "The order does not exist");
+        return (
+            CODE_ORDER_NOT_FOUND,
+            refuse(CODE_ORDER_NOT_FOUND, "The order does not exist"),
+        );
     };
     if let Err(r) = shippable(&order) {
-        return *r;
+        return (-1, *r);
     }
     let (tracking, provider) = match sb.check_tracking(&order, &req) {
         Ok(t) => t,
-        Err(r) => return *r,
+        Err(r) => return (-1, *r),
     };
     let wanted = str_list(&req, "order_line_item_ids");
     if wanted.is_empty() {
-        return bad_param("param order_line_item_ids is missing");
+        return (-1, bad_param("param order_line_item_ids is missing"));
     }
     let order_lines: Vec<&str> = order["line_items"]
         .as_array()
@@ -352,9 +425,12 @@ async fn mark_package_shipped(
             .iter()
             .find(|l| !order_lines.contains(&l.as_str()) || taken(l))
         {
-            return refuse(
+            return (
                 CODE_BAD_LINE_ITEMS,
-                &format!("The order line item {bad} does not exist or is already in a package"),
+                refuse(
+                    CODE_BAD_LINE_ITEMS,
+                    &format!("The order line item {bad} does not exist or is already in a package"),
+                ),
             );
         }
         let id = TikTokSandbox::allocate_package_id(&mut f);
@@ -373,8 +449,152 @@ async fn mark_package_shipped(
         id
     };
     sb.attach_package(&order_id, &package_id);
+    sb.sync_line_items(&order_id);
     sb.settle_order_status(&order_id);
-    success(json!({ "package_id": package_id, "warning": null }))
+    (
+        0,
+        success(json!({ "package_id": package_id, "warning": null })),
+    )
+}
+
+fn ship_package_inner(sb: &Sb, package_id: String, body: &[u8]) -> (i64, Response) {
+    let body = body.to_vec();
+    let req = match body_object(&body) {
+        Ok(v) => v,
+        Err(r) => return (-1, *r),
+    };
+    let Some(package) = sb.package(&package_id) else {
+        return (
+            CODE_PACKAGE_NOT_FOUND,
+            refuse(CODE_PACKAGE_NOT_FOUND, "The package does not exist"),
+        );
+    };
+    if package.shipped {
+        return (
+            CODE_ALREADY_SHIPPED,
+            refuse(CODE_ALREADY_SHIPPED, "The package has already been shipped"),
+        );
+    }
+    if let Some(m) = req.get("handover_method").and_then(Value::as_str) {
+        if m != "PICKUP" && m != "DROP_OFF" {
+            return (
+                -1,
+                bad_param("param handover_method must be PICKUP or DROP_OFF"),
+            );
+        }
+    }
+    let Some(order) = sb.order(&package.order_id) else {
+        return (
+            CODE_ORDER_NOT_FOUND,
+            refuse(CODE_ORDER_NOT_FOUND, "The order does not exist"),
+        );
+    };
+    if let Err(r) = shippable(&order) {
+        return (-1, *r);
+    }
+    let (tracking, provider) = match sb.check_tracking(&order, &req["self_shipment"]) {
+        Ok(t) => t,
+        Err(r) => return (-1, *r),
+    };
+    {
+        let mut f = sb.fulfillment.lock();
+        let Some(p) = f.packages.get_mut(&package_id) else {
+            return (
+                CODE_PACKAGE_NOT_FOUND,
+                refuse(CODE_PACKAGE_NOT_FOUND, "The package does not exist"),
+            );
+        };
+        // Checked again under the lock: two concurrent ship calls must not both succeed.
+        if p.shipped {
+            return (
+                CODE_ALREADY_SHIPPED,
+                refuse(CODE_ALREADY_SHIPPED, "The package has already been shipped"),
+            );
+        }
+        p.shipped = true;
+        p.tracking_number = Some(tracking);
+        p.shipping_provider_id = Some(provider);
+        p.tracking_updates += 1;
+    }
+    sb.sync_line_items(&package.order_id);
+    sb.settle_order_status(&package.order_id);
+    (0, success(Value::Null))
+}
+
+fn update_shipping_info_inner(sb: &Sb, package_id: String, body: &[u8]) -> (i64, Response) {
+    let body = body.to_vec();
+    let req = match body_object(&body) {
+        Ok(v) => v,
+        Err(r) => return (-1, *r),
+    };
+    let Some(package) = sb.package(&package_id) else {
+        return (
+            CODE_PACKAGE_NOT_FOUND,
+            refuse(CODE_PACKAGE_NOT_FOUND, "The package does not exist"),
+        );
+    };
+    if !package.shipped {
+        return (
+            CODE_ORDER_NOT_SHIPPABLE,
+            refuse(
+                CODE_ORDER_NOT_SHIPPABLE,
+                "The package has not been shipped; ship it first",
+            ),
+        );
+    }
+    let Some(order) = sb.order(&package.order_id) else {
+        return (
+            CODE_ORDER_NOT_FOUND,
+            refuse(CODE_ORDER_NOT_FOUND, "The order does not exist"),
+        );
+    };
+    let (tracking, provider) = match sb.check_tracking(&order, &req) {
+        Ok(t) => t,
+        Err(r) => return (-1, *r),
+    };
+    if let Some(p) = sb.fulfillment.lock().packages.get_mut(&package_id) {
+        p.tracking_number = Some(tracking);
+        p.shipping_provider_id = Some(provider);
+        p.tracking_updates += 1;
+    }
+    sb.sync_line_items(&package.order_id);
+    (0, success(Value::Null))
+}
+
+/// Logs a ship call with what its body carried and how it was answered.
+fn log_call(
+    sb: &Sb,
+    endpoint: &str,
+    order_id: &str,
+    package_id: Option<&str>,
+    body: &[u8],
+    code: i64,
+) {
+    let req = body_object(body).unwrap_or_default();
+    let fields = if endpoint == "ship_package" {
+        req.get("self_shipment").cloned().unwrap_or_default()
+    } else {
+        req.clone()
+    };
+    sb.log_ship_call(ShipCall {
+        endpoint: endpoint.to_string(),
+        order_id: order_id.to_string(),
+        package_id: package_id.map(str::to_string),
+        order_line_item_ids: str_list(&req, "order_line_item_ids"),
+        tracking_number: text(&fields, "tracking_number").to_string(),
+        shipping_provider_id: text(&fields, "shipping_provider_id").to_string(),
+        code,
+    });
+}
+
+async fn mark_package_shipped(
+    State(sb): State<Sb>,
+    Path(order_id): Path<String>,
+    Admitted { body, .. }: Admitted,
+) -> Response {
+    let (code, resp) = mark_package_shipped_inner(&sb, order_id.clone(), &body);
+    log_call(&sb, "mark_package_shipped", &order_id, None, &body, code);
+    resp
 }
 
 async fn ship_package(
@@ -382,47 +602,20 @@ async fn ship_package(
     Path(package_id): Path<String>,
     Admitted { body, .. }: Admitted,
 ) -> Response {
-    let req = match body_object(&body) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(package) = sb.package(&package_id) else {
-        return refuse(CODE_PACKAGE_NOT_FOUND, "The package does not exist");
-    };
-    if package.shipped {
-        return refuse(CODE_ALREADY_SHIPPED, "The package has already been shipped");
-    }
-    if let Some(m) = req.get("handover_method").and_then(Value::as_str) {
-        if m != "PICKUP" && m != "DROP_OFF" {
-            return bad_param("param handover_method must be PICKUP or DROP_OFF");
-        }
-    }
-    let Some(order) = sb.order(&package.order_id) else {
-        return refuse(CODE_ORDER_NOT_FOUND, "The order does not exist");
-    };
-    if let Err(r) = shippable(&order) {
-        return *r;
-    }
-    let (tracking, provider) = match sb.check_tracking(&order, &req["self_shipment"]) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
-    {
-        let mut f = sb.fulfillment.lock();
-        let Some(p) = f.packages.get_mut(&package_id) else {
-            return refuse(CODE_PACKAGE_NOT_FOUND, "The package does not exist");
-        };
-        // Checked again under the lock: two concurrent ship calls must not both succeed.
-        if p.shipped {
-            return refuse(CODE_ALREADY_SHIPPED, "The package has already been shipped");
-        }
-        p.shipped = true;
-        p.tracking_number = Some(tracking);
-        p.shipping_provider_id = Some(provider);
-        p.tracking_updates += 1;
-    }
-    sb.settle_order_status(&package.order_id);
-    success(Value::Null)
+    let (code, resp) = ship_package_inner(&sb, package_id.clone(), &body);
+    let order_id = sb
+        .package(&package_id)
+        .map(|p| p.order_id)
+        .unwrap_or_default();
+    log_call(
+        &sb,
+        "ship_package",
+        &order_id,
+        Some(&package_id),
+        &body,
+        code,
+    );
+    resp
 }
 
 async fn update_shipping_info(
@@ -430,32 +623,20 @@ async fn update_shipping_info(
     Path(package_id): Path<String>,
     Admitted { body, .. }: Admitted,
 ) -> Response {
-    let req = match body_object(&body) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(package) = sb.package(&package_id) else {
-        return refuse(CODE_PACKAGE_NOT_FOUND, "The package does not exist");
-    };
-    if !package.shipped {
-        return refuse(
-            CODE_ORDER_NOT_SHIPPABLE,
-            "The package has not been shipped; ship it first",
-        );
-    }
-    let Some(order) = sb.order(&package.order_id) else {
-        return refuse(CODE_ORDER_NOT_FOUND, "The order does not exist");
-    };
-    let (tracking, provider) = match sb.check_tracking(&order, &req) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
-    if let Some(p) = sb.fulfillment.lock().packages.get_mut(&package_id) {
-        p.tracking_number = Some(tracking);
-        p.shipping_provider_id = Some(provider);
-        p.tracking_updates += 1;
-    }
-    success(Value::Null)
+    let (code, resp) = update_shipping_info_inner(&sb, package_id.clone(), &body);
+    let order_id = sb
+        .package(&package_id)
+        .map(|p| p.order_id)
+        .unwrap_or_default();
+    log_call(
+        &sb,
+        "update_shipping_info",
+        &order_id,
+        Some(&package_id),
+        &body,
+        code,
+    );
+    resp
 }
 
 async fn shipping_providers(
@@ -566,5 +747,50 @@ async fn search_returns(State(sb): State<Sb>, Admitted { query, body }: Admitted
             "total_count": total,
         })),
         Err(r) => *r,
+    }
+}
+
+/// Control routes (no signing: sandbox only): read an order's packages and ship calls, and
+/// make a package the way TikTok does before the seller ships (SEA/EMEA flow).
+pub(super) fn control_routes() -> Router<Sb> {
+    Router::new().route(
+        "/_sandbox/tiktok/orders/{id}/packages",
+        get(control_packages).post(control_add_package),
+    )
+}
+
+async fn control_packages(State(sb): State<Sb>, Path(order_id): Path<String>) -> Response {
+    if sb.order(&order_id).is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({ "error": "no such order" })),
+        )
+            .into_response();
+    }
+    axum::Json(json!({
+        "packages": sb.shipments(&order_id),
+        "ship_calls": sb.ship_calls(&order_id),
+    }))
+    .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct NewPackage {
+    order_line_item_ids: Vec<String>,
+}
+
+async fn control_add_package(
+    State(sb): State<Sb>,
+    Path(order_id): Path<String>,
+    axum::Json(req): axum::Json<NewPackage>,
+) -> Response {
+    let ids: Vec<&str> = req.order_line_item_ids.iter().map(String::as_str).collect();
+    match sb.add_package(&order_id, &ids) {
+        Some(id) => (StatusCode::CREATED, axum::Json(json!({ "package_id": id }))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({ "error": "no such order" })),
+        )
+            .into_response(),
     }
 }
