@@ -6,6 +6,9 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod returns;
+pub use returns::{RefundRecord, ReturnsConfig};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is required: {why}")]
@@ -85,6 +88,8 @@ pub struct MappingConfig {
     pub fbt_location_id: Option<String>,
     /// NetSuite `orderStatus` for new orders (`B` = Pending Fulfillment).
     pub order_status: String,
+    /// Returns and refunds (O3), see `config/returns.rs`.
+    pub returns: ReturnsConfig,
 }
 
 impl Default for MappingConfig {
@@ -101,6 +106,7 @@ impl Default for MappingConfig {
             default_location_id: None,
             fbt_location_id: None,
             order_status: "B".into(),
+            returns: ReturnsConfig::default(),
         }
     }
 }
@@ -485,6 +491,7 @@ impl Config {
             default_location_id: src.get("NETSUITE_LOCATION_ID"),
             fbt_location_id: src.get("NETSUITE_FBT_LOCATION_ID"),
             order_status: src.get("NETSUITE_ORDER_STATUS").unwrap_or(d.order_status),
+            returns: ReturnsConfig::from_source(src)?,
         };
 
         Ok(Config {
