@@ -75,8 +75,9 @@ fn job_for(topic: i64, shop_id: &str, data: &serde_json::Value) -> Result<Option
             }));
         }
         12 => {
-            let d: ReturnData = serde_json::from_value(data.clone())
-                .map_err(|e| format!("topic 12 data without a usable order_id and return_id: {e}"))?;
+            let d: ReturnData = serde_json::from_value(data.clone()).map_err(|e| {
+                format!("topic 12 data without a usable order_id and return_id: {e}")
+            })?;
             return Ok(Some(Job::ReturnSync {
                 shop_id: shop_id.to_string(),
                 order_id: d.order_id,

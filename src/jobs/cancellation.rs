@@ -126,7 +126,11 @@ pub fn line_changes(plan: &CancelPlan, order: &Order, so: &Transaction) -> LineC
     match plan {
         CancelPlan::Nothing => LineChanges::Patch(Vec::new()),
         CancelPlan::Full => {
-            if let Some(l) = so.lines.iter().find(|l| l.quantity_fulfilled > Decimal::ZERO) {
+            if let Some(l) = so
+                .lines
+                .iter()
+                .find(|l| l.quantity_fulfilled > Decimal::ZERO)
+            {
                 return LineChanges::AlreadyFulfilled(format!(
                     "TikTok cancelled the whole order, but sales order line {} is already fulfilled ({} units); nothing was closed",
                     l.line, l.quantity_fulfilled
@@ -143,7 +147,11 @@ pub fn line_changes(plan: &CancelPlan, order: &Order, so: &Transaction) -> LineC
         CancelPlan::Units(units) => {
             let mut patches = Vec::new();
             for (sku, cancelled) in units {
-                let ordered = order.line_items.iter().filter(|li| &li.sku_id == sku).count();
+                let ordered = order
+                    .line_items
+                    .iter()
+                    .filter(|li| &li.sku_id == sku)
+                    .count();
                 let target = Decimal::from(ordered.saturating_sub(*cancelled as usize));
                 let lines: Vec<_> = so.lines_of_sku(sku).filter(|l| !l.is_closed).collect();
                 let open: Decimal = lines.iter().map(|l| l.quantity).sum();
@@ -368,9 +376,7 @@ mod tests {
 
     /// Two units of SKU A (lines …001, …002) and one of B (…003).
     fn order(status: &str) -> Order {
-        let unit = |id: &str, sku: &str| {
-            json!({"id": id, "sku_id": sku, "seller_sku": format!("S-{sku}"), "original_price": "10.00"})
-        };
+        let unit = |id: &str, sku: &str| json!({"id": id, "sku_id": sku, "seller_sku": format!("S-{sku}"), "original_price": "10.00"});
         serde_json::from_value(json!({
             "id": "9", "status": status,
             "line_items": [unit("9001", "A"), unit("9002", "A"), unit("9003", "B")]

@@ -185,7 +185,11 @@ mod tests {
 
     #[test]
     fn fbt_packages_with_tracking_become_shipments() {
-        let o = order("FULFILLMENT_BY_TIKTOK", "PARTIALLY_SHIPPING", ["T1", "T1", ""]);
+        let o = order(
+            "FULFILLMENT_BY_TIKTOK",
+            "PARTIALLY_SHIPPING",
+            ["T1", "T1", ""],
+        );
         let s = shipments(&o);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].external_id("9"), "tiktok-fbt:9:P1");
@@ -201,6 +205,9 @@ mod tests {
         let s = shipments(&gone);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].external_id("9"), "tiktok-fbt:9");
-        assert_eq!(s[0].units, [("A".to_string(), 2), ("B".to_string(), 1)].into());
+        assert_eq!(
+            s[0].units,
+            [("A".to_string(), 2), ("B".to_string(), 1)].into()
+        );
     }
 }

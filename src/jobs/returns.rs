@@ -96,10 +96,17 @@ pub fn plan(ret: &ReturnOrder, cfg: &ReturnsConfig) -> ReturnPlan {
 }
 
 /// Pure: returned units per TikTok `sku_id`; a return naming no lines returns the order.
-pub fn returned_units(ret: &ReturnOrder, order_sku_of: &dyn Fn(&str) -> Option<String>) -> BTreeMap<String, u32> {
+pub fn returned_units(
+    ret: &ReturnOrder,
+    order_sku_of: &dyn Fn(&str) -> Option<String>,
+) -> BTreeMap<String, u32> {
     let mut units = BTreeMap::new();
     for li in &ret.return_line_items {
-        if let Some(sku) = li.sku_id.clone().or_else(|| order_sku_of(&li.order_line_item_id)) {
+        if let Some(sku) = li
+            .sku_id
+            .clone()
+            .or_else(|| order_sku_of(&li.order_line_item_id))
+        {
             *units.entry(sku).or_default() += 1;
         }
     }
@@ -450,7 +457,11 @@ mod tests {
         );
         assert!(p("REFUND_OR_RETURN_REQUEST_REJECT").is_empty());
         assert!(p("RETURN_OR_REFUND_REQUEST_CANCEL").is_empty());
-        assert!(plan(&ret("REPLACEMENT", "REPLACEMENT_REQUEST_COMPLETE", &[]), &cfg).is_empty());
+        assert!(plan(
+            &ret("REPLACEMENT", "REPLACEMENT_REQUEST_COMPLETE", &[]),
+            &cfg
+        )
+        .is_empty());
     }
 
     #[test]

@@ -38,7 +38,10 @@ pub struct Transaction {
 
 impl Transaction {
     /// Product lines of one TikTok SKU, in line order.
-    pub fn lines_of_sku<'a>(&'a self, sku_id: &'a str) -> impl Iterator<Item = &'a TransactionLine> {
+    pub fn lines_of_sku<'a>(
+        &'a self,
+        sku_id: &'a str,
+    ) -> impl Iterator<Item = &'a TransactionLine> {
         self.lines
             .iter()
             .filter(move |l| l.tiktok_sku_id.as_deref() == Some(sku_id))
@@ -46,7 +49,9 @@ impl Transaction {
 
     /// Any unit of any line already fulfilled.
     pub fn any_fulfilled(&self) -> bool {
-        self.lines.iter().any(|l| l.quantity_fulfilled > Decimal::ZERO)
+        self.lines
+            .iter()
+            .any(|l| l.quantity_fulfilled > Decimal::ZERO)
     }
 
     pub fn from_record(record: &Value) -> Result<Transaction, NetSuiteError> {
