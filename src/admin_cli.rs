@@ -592,6 +592,20 @@ mod tests {
     }
 
     #[test]
+    fn review_flags_show_order_reason_and_state() {
+        let out = render_review(&json!({"flags": [
+            {"id": "cancellation:9", "reason": "cancel_after_fulfillment", "order_id": "9",
+             "detail": "already fulfilled", "flagged_at_ms": 0},
+            {"id": "cancellation:8", "reason": "cancel_after_fulfillment", "order_id": "8",
+             "detail": "x", "flagged_at_ms": 0, "dismissed_at_ms": 5}
+        ]}));
+        assert!(out.contains("cancellation:9"), "{out}");
+        assert!(out.contains("cancel_after_fulfillment"));
+        assert!(out.contains("open") && out.contains("dismissed"));
+        assert_eq!(render_review(&json!({"flags": []})), "Nothing to review.\n");
+    }
+
+    #[test]
     fn parked_reasons_are_readable() {
         assert_eq!(
             reason(&json!({"kind": "unknown_sku", "skus": ["A", "B"]})),

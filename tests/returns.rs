@@ -273,3 +273,37 @@ async fn netsuite_throttling_and_missing_locations_still_write_each_record_once(
     b.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_return_cancelled_after_approval_closes_its_authorization_and_writes_nothing_else() {
+    let h = Harness::new().await;
+    let b = h.start(&[]).await;
+    let oid = "576486316948492006";
+    let rid = "4035318504086605006";
+    imported(&h, &b, oid).await;
+    h.sandbox
+        .tiktok
+        .add_return(json!({
+            "return_id": rid, "order_id": oid, "return_type": "RETURN_AND_REFUND",
+            "return_status": "AWAITING_BUYER_SHIP",
+            "return_line_items": [{"order_line_item_id": format!("{oid}001")}],
+        }))
+        .unwrap();
+    announce(&h, &b, oid).await;
+    let eid = format!("tiktok-return:{rid}");
+    let ra = by_eid(&h, "returnAuthorization", &eid).expect("return authorization");
+    assert!(lines(&ra).iter().all(|l| l["isclosed"] != true));
+
+    h.sandbox
+        .tiktok
+        .set_return_status(rid, "RETURN_OR_REFUND_REQUEST_CANCEL");
+    announce(&h, &b, oid).await;
+    announce(&h, &b, oid).await;
+    let ra = by_eid(&h, "returnAuthorization", &eid).unwrap();
+    assert!(lines(&ra).iter().all(|l| l["isclosed"] == true), "{ra:#}");
+    assert_eq!(count(&h, "returnAuthorization"), 1);
+    assert_eq!(count(&h, "itemReceipt"), 0);
+    assert_eq!(count(&h, "creditMemo"), 0);
+    b.shutdown().await;
+    h.cleanup().await;
+}

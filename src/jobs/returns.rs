@@ -11,6 +11,7 @@ use super::after_sale::{self, lines_for_units, number};
 use super::{JobContext, JobError, Outcome};
 use crate::config::{RefundRecord, ReturnsConfig};
 use crate::netsuite::lines::Transaction;
+use crate::netsuite::transactions::LinePatch;
 use crate::tiktok::fulfillment::{ReturnOrder, ReturnSearch};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,9 @@ struct WrittenReturn {
     receipt_id: Option<String>,
     #[serde(default)]
     refund_id: Option<String>,
+    /// The return authorization's lines were closed (the return was withdrawn/refused).
+    #[serde(default)]
+    authorization_closed: bool,
 }
 
 fn written_key(return_id: &str) -> String {
@@ -51,13 +55,23 @@ pub struct ReturnPlan {
     pub authorization: bool,
     pub receipt: bool,
     pub refund: bool,
+    /// The return ended without goods coming back: close the return authorization's lines
+    /// if one was written.
+    pub close_authorization: bool,
 }
 
 impl ReturnPlan {
     pub fn is_empty(&self) -> bool {
-        !(self.authorization || self.receipt || self.refund)
+        !(self.authorization || self.receipt || self.refund || self.close_authorization)
     }
 }
+
+/// Statuses that end a return with nothing received or refunded.
+const ENDED_WITHOUT_RETURN: &[&str] = &[
+    "RETURN_OR_REFUND_REQUEST_CANCEL",
+    "REFUND_OR_RETURN_REQUEST_REJECT",
+    "REJECT_RECEIVE_PACKAGE",
+];
 
 /// Statuses of an approved return-and-refund, before and after the buyer ships.
 const APPROVED: &[&str] = &[
@@ -74,22 +88,26 @@ const APPROVED: &[&str] = &[
 ///   is no separate "received" status), so it also triggers the item receipt.
 /// - A return-and-refund is approved from `AWAITING_BUYER_SHIP` on: the return
 ///   authorization is written then, so the warehouse expects the goods.
-/// - Pending, rejected and cancelled requests, and replacements, write nothing.
+/// - Pending requests and replacements write nothing; a request cancelled or rejected
+///   (including a refused package) closes the return authorization if one was written.
 /// - A refund-only return sends no goods back: never a receipt, and a return
 ///   authorization only when configured.
 pub fn plan(ret: &ReturnOrder, cfg: &ReturnsConfig) -> ReturnPlan {
     let status = ret.return_status.as_str();
     let complete = status == "RETURN_OR_REFUND_REQUEST_COMPLETE";
+    let ended = ENDED_WITHOUT_RETURN.contains(&status);
     match ret.return_type.as_str() {
         "REFUND" => ReturnPlan {
             authorization: cfg.refund_only_authorization && complete,
             receipt: false,
             refund: complete,
+            close_authorization: ended,
         },
         "RETURN_AND_REFUND" => ReturnPlan {
             authorization: APPROVED.contains(&status),
             receipt: complete,
             refund: complete,
+            close_authorization: ended,
         },
         _ => ReturnPlan::default(),
     }
@@ -159,6 +177,9 @@ pub async fn run(
         Some(raw) => serde_json::from_str(&raw).unwrap_or_default(),
         None => WrittenReturn::default(),
     };
+    if plan.close_authorization {
+        return close_authorization(ctx, order_id, &ret, &key, written).await;
+    }
     let needs_work = (plan.authorization && written.authorization_id.is_none())
         || (plan.receipt && written.receipt_id.is_none())
         || (plan.refund && written.refund_id.is_none());
@@ -309,6 +330,51 @@ pub async fn run(
     )))
 }
 
+/// A return cancelled or refused after its return authorization was written: close the
+/// authorization's open lines so NetSuite stops expecting the goods. Nothing to do when no
+/// authorization was written, or goods were already received against it.
+async fn close_authorization(
+    ctx: &JobContext,
+    order_id: &str,
+    ret: &ReturnOrder,
+    key: &str,
+    mut written: WrittenReturn,
+) -> Result<Outcome, JobError> {
+    let return_id = ret.return_id.as_str();
+    let ra_id = match (&written.authorization_id, written.authorization_closed) {
+        (Some(id), false) if written.receipt_id.is_none() => id.clone(),
+        _ => {
+            return Ok(Outcome::Skipped(format!(
+                "return {return_id} ended ({}): no open return authorization to close",
+                ret.return_status
+            )))
+        }
+    };
+    let ra = ctx
+        .netsuite
+        .get_transaction("returnAuthorization", &ra_id)
+        .await?;
+    let patches: Vec<LinePatch> = ra
+        .lines
+        .iter()
+        .filter(|l| !l.is_closed)
+        .map(|l| LinePatch::close(l.line))
+        .collect();
+    if !patches.is_empty() {
+        ctx.netsuite
+            .patch_lines("returnAuthorization", &ra_id, &patches)
+            .await?;
+        let eid = authorization_external_id(return_id);
+        after_sale::wrote(ctx, order_id, "returnAuthorization", &eid, &ra_id).await;
+    }
+    written.authorization_closed = true;
+    save(ctx, key, &written).await?;
+    Ok(Outcome::Done(format!(
+        "return {return_id} ended ({}): return authorization {ra_id} closed",
+        ret.return_status
+    )))
+}
+
 async fn save(ctx: &JobContext, key: &str, written: &WrittenReturn) -> Result<(), JobError> {
     let raw = serde_json::to_string(written)
         .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
@@ -420,9 +486,8 @@ mod tests {
         assert_eq!(
             plan(&done, &cfg),
             ReturnPlan {
-                authorization: false,
-                receipt: false,
-                refund: true
+                refund: true,
+                ..ReturnPlan::default()
             }
         );
         let with_ra = ReturnsConfig {
@@ -442,8 +507,7 @@ mod tests {
             p("AWAITING_BUYER_SHIP"),
             ReturnPlan {
                 authorization: true,
-                receipt: false,
-                refund: false
+                ..ReturnPlan::default()
             }
         );
         assert_eq!(p("BUYER_SHIPPED_ITEM"), p("AWAITING_BUYER_SHIP"));
@@ -452,11 +516,23 @@ mod tests {
             ReturnPlan {
                 authorization: true,
                 receipt: true,
-                refund: true
+                refund: true,
+                close_authorization: false,
             }
         );
-        assert!(p("REFUND_OR_RETURN_REQUEST_REJECT").is_empty());
-        assert!(p("RETURN_OR_REFUND_REQUEST_CANCEL").is_empty());
+        for ended in [
+            "REFUND_OR_RETURN_REQUEST_REJECT",
+            "RETURN_OR_REFUND_REQUEST_CANCEL",
+            "REJECT_RECEIVE_PACKAGE",
+        ] {
+            assert_eq!(
+                p(ended),
+                ReturnPlan {
+                    close_authorization: true,
+                    ..ReturnPlan::default()
+                }
+            );
+        }
         assert!(plan(
             &ret("REPLACEMENT", "REPLACEMENT_REQUEST_COMPLETE", &[]),
             &cfg
