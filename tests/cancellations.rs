@@ -78,12 +78,18 @@ async fn full_cancel_closes_every_line_once() {
     .await;
     eventually(WAIT, "queue drained", || queue_idle(b.queue.as_ref())).await;
     let writes = h.sandbox.netsuite.sales_order_writes(&eid(oid));
+    let requests = h.sandbox.netsuite.requests();
 
     // Duplicates: the same cancellation again, and the order's own CANCEL status webhook.
     assert_eq!(h.webhook(&b, 11, oid).await, 200);
     assert_eq!(h.webhook(&b, 1, oid).await, 200);
     eventually(WAIT, "queue drained", || queue_idle(b.queue.as_ref())).await;
     assert_eq!(h.sandbox.netsuite.sales_order_writes(&eid(oid)), writes);
+    assert_eq!(
+        h.sandbox.netsuite.requests(),
+        requests,
+        "a settled cancellation costs no NetSuite request"
+    );
     assert_eq!(h.sandbox.netsuite.sales_orders().len(), 1);
     let so = h.sales_order(oid).unwrap();
     assert!(lines(&so).iter().all(is_closed), "{so:#}");

@@ -11,6 +11,11 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// How long the after-sale flows remember what they did (tombstones, records written). Long
+/// past TikTok's after-sale window; once forgotten, NetSuite external ids still stop
+/// duplicates, at the cost of a lookup.
+pub const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(180 * 24 * 3600);
+
 /// The order as TikTok says it is now (Get Order Detail), recorded in its history.
 pub async fn read_order(ctx: &JobContext, order_id: &str) -> Result<Order, JobError> {
     let fetched = ctx.tiktok.get_orders(&[order_id.to_string()]).await;

@@ -10,7 +10,6 @@
 
 use super::after_sale::{self, number};
 use super::{JobContext, JobError, Outcome};
-use crate::history::{self, HistoryEvent};
 use crate::mapping::sales_order_external_id;
 use crate::netsuite::lines::Transaction;
 use crate::netsuite::transactions::LinePatch;
@@ -30,6 +29,11 @@ const MAX_PAGES: usize = 20;
 /// Tombstone: TikTok cancelled the whole order; O1 must never write its sales order.
 fn cancelled_key(order_id: &str) -> String {
     format!("cancelled:{order_id}")
+}
+
+/// The full cancel was applied to (or flagged on) this sales order: nothing left to do.
+fn settled_key(order_id: &str) -> String {
+    format!("cancel-settled:{order_id}")
 }
 
 /// Units cancelled per TikTok `sku_id` by partial cancellations, kept so O1 re-applies
@@ -277,13 +281,28 @@ async fn apply(ctx: &JobContext, order: &Order, plan: &CancelPlan) -> Result<Out
                 "no cancellation of order {order_id} has taken effect"
             )))
         }
-        // Recorded before anything else, so an import racing this job cannot slip in.
-        CancelPlan::Full => ctx.state.set(&cancelled_key(order_id), "1", None).await?,
+        CancelPlan::Full => {
+            // A cancelled order is final in TikTok and O1 no longer writes it, so once its
+            // sales order was settled every later read (poller, webhooks) is a no-op here
+            // too, without a NetSuite call.
+            if let Some(so_id) = ctx.state.get(&settled_key(order_id)).await? {
+                return Ok(Outcome::Done(format!(
+                    "sales order {so_id} already settled for the cancellation"
+                )));
+            }
+            ctx.state
+                .set(&cancelled_key(order_id), "1", Some(after_sale::STATE_TTL))
+                .await?
+        }
         CancelPlan::Units(units) => {
             let json = serde_json::to_string(units)
                 .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
             ctx.state
-                .set(&cancelled_units_key(order_id), &json, None)
+                .set(
+                    &cancelled_units_key(order_id),
+                    &json,
+                    Some(after_sale::STATE_TTL),
+                )
                 .await?
         }
     }
@@ -298,7 +317,13 @@ async fn apply(ctx: &JobContext, order: &Order, plan: &CancelPlan) -> Result<Out
         }));
     };
     let so = ctx.netsuite.get_transaction("salesOrder", &so_id).await?;
-    change_sales_order(ctx, order, plan, &so).await
+    let outcome = change_sales_order(ctx, order, plan, &so).await?;
+    if *plan == CancelPlan::Full {
+        ctx.state
+            .set(&settled_key(order_id), &so_id, Some(after_sale::STATE_TTL))
+            .await?;
+    }
+    Ok(outcome)
 }
 
 async fn change_sales_order(
@@ -324,17 +349,13 @@ async fn change_sales_order(
                 ctx.metrics
                     .after_sale
                     .flagged(REVIEW_CANCEL_AFTER_FULFILLMENT);
+                // The job's own history line carries the outcome; no extra event needed.
                 tracing::warn!(
                     order_id,
                     sales_order_id = %so.id,
+                    detail = %detail,
                     "cancellation of an already fulfilled order flagged for review"
                 );
-                let event = HistoryEvent::AdminAction {
-                    action: "review_flagged".into(),
-                    job_id: None,
-                    detail,
-                };
-                history::record(ctx.state.as_ref(), order_id, event).await;
             }
             Ok(Outcome::Done(format!(
                 "sales order {} already fulfilled: cancellation flagged for review",

@@ -150,7 +150,9 @@ pub async fn record_shipment(
             .netsuite
             .transform_once("salesOrder", sales_order_id, "itemFulfillment", &eid, body)
             .await?;
-        ctx.state.set(&written_key(&eid), &id, None).await?;
+        ctx.state
+            .set(&written_key(&eid), &id, Some(after_sale::STATE_TTL))
+            .await?;
         after_sale::wrote(ctx, &order.id, "itemFulfillment", &eid, &id).await;
     }
     Ok(())

@@ -378,7 +378,9 @@ async fn close_authorization(
 async fn save(ctx: &JobContext, key: &str, written: &WrittenReturn) -> Result<(), JobError> {
     let raw = serde_json::to_string(written)
         .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
-    ctx.state.set(key, &raw, None).await?;
+    ctx.state
+        .set(key, &raw, Some(after_sale::STATE_TTL))
+        .await?;
     Ok(())
 }
 

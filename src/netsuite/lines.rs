@@ -20,7 +20,9 @@ pub struct TransactionLine {
     pub amount: Option<Decimal>,
     pub location_id: Option<String>,
     pub is_closed: bool,
-    /// Units already fulfilled (sales order lines; read-only in NetSuite).
+    /// Units already fulfilled (sales order lines; read-only in NetSuite). The reference
+    /// does not list sales order line fields; the name is the REST record browser's
+    /// `quantityFulfilled` (UNCONFIRMED), matched case-insensitively.
     pub quantity_fulfilled: Decimal,
     /// `custcol_tiktok_sku_id`, written by O1 on product lines (not on adjustment lines).
     pub tiktok_sku_id: Option<String>,
