@@ -40,6 +40,24 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: Option<ShopsCommand>,
     },
+    /// Cases left for a person (a cancellation of an already fulfilled order).
+    Review {
+        /// Also list dismissed flags.
+        #[arg(long)]
+        all: bool,
+        #[command(subcommand)]
+        command: Option<ReviewCommand>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReviewCommand {
+    /// The case is handled: hide the flag (it is kept and never raised again).
+    Dismiss {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -174,6 +192,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Method::POST,
             format!("/admin/shops/{}/reauthorize", seg(shop_id)),
             render_reauthorized,
+        ),
+        AdminCommand::Review { all, command: None } => (
+            Method::GET,
+            format!("/admin/review?all={all}"),
+            render_review,
+        ),
+        AdminCommand::Review {
+            command: Some(ReviewCommand::Dismiss { id, note }),
+            ..
+        } => (
+            Method::POST,
+            match note {
+                Some(n) => format!("/admin/review/{}/dismiss?note={}", seg(id), seg(n)),
+                None => format!("/admin/review/{}/dismiss", seg(id)),
+            },
+            render_dismissed,
         ),
     };
     let answer = client.call(method, &path).await?;
@@ -358,6 +392,38 @@ fn render_released(v: &Value) -> String {
     )
 }
 
+fn render_review(v: &Value) -> String {
+    let flags = array(v, "flags");
+    if flags.is_empty() {
+        return "Nothing to review.\n".into();
+    }
+    let rows: Vec<Vec<String>> = flags
+        .iter()
+        .map(|f| {
+            vec![
+                text(&f["id"]),
+                time_ms(&f["flagged_at_ms"]),
+                text(&f["order_id"]),
+                text(&f["reason"]),
+                if f["dismissed_at_ms"].is_null() {
+                    "open".into()
+                } else {
+                    "dismissed".into()
+                },
+                clip(&text(&f["detail"]), 70),
+            ]
+        })
+        .collect();
+    table(
+        &["FLAG", "FLAGGED AT", "ORDER", "REASON", "STATE", "DETAIL"],
+        &rows,
+    )
+}
+
+fn render_dismissed(v: &Value) -> String {
+    format!("Review flag {} dismissed.\n", text(&v["flag"]["id"]))
+}
+
 /// One line per history entry, by kind.
 fn history_summary(e: &Value) -> String {
     match e["kind"].as_str() {
@@ -523,6 +589,20 @@ mod tests {
         );
         let e = json!({"kind": "something_new", "x": 1});
         assert!(history_summary(&e).contains("something_new"));
+    }
+
+    #[test]
+    fn review_flags_show_order_reason_and_state() {
+        let out = render_review(&json!({"flags": [
+            {"id": "cancellation:9", "reason": "cancel_after_fulfillment", "order_id": "9",
+             "detail": "already fulfilled", "flagged_at_ms": 0},
+            {"id": "cancellation:8", "reason": "cancel_after_fulfillment", "order_id": "8",
+             "detail": "x", "flagged_at_ms": 0, "dismissed_at_ms": 5}
+        ]}));
+        assert!(out.contains("cancellation:9"), "{out}");
+        assert!(out.contains("cancel_after_fulfillment"));
+        assert!(out.contains("open") && out.contains("dismissed"));
+        assert_eq!(render_review(&json!({"flags": []})), "Nothing to review.\n");
     }
 
     #[test]

@@ -6,6 +6,9 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod returns;
+pub use returns::{RefundRecord, ReturnsConfig};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is required: {why}")]
@@ -91,6 +94,8 @@ pub struct MappingConfig {
     /// F1: how long a fulfillment of an order TikTok holds (ON_HOLD) waits before it is
     /// tried again, at least (`ON_HOLD_RECHECK_SECS`).
     pub hold_recheck: Duration,
+    /// Returns and refunds (O3), see `config/returns.rs`.
+    pub returns: ReturnsConfig,
 }
 
 impl Default for MappingConfig {
@@ -109,6 +114,7 @@ impl Default for MappingConfig {
             order_status: "B".into(),
             carrier_map: HashMap::new(),
             hold_recheck: Duration::from_secs(300),
+            returns: ReturnsConfig::default(),
         }
     }
 }
@@ -519,6 +525,7 @@ impl Config {
                 "ON_HOLD_RECHECK_SECS",
                 parse_or(src, "ON_HOLD_RECHECK_SECS", 300u64)?,
             )?),
+            returns: ReturnsConfig::from_source(src)?,
         };
 
         Ok(Config {

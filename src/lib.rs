@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod netsuite;
 pub mod queue;
+pub mod review;
 pub mod sandbox;
 pub mod state;
 pub mod tiktok;

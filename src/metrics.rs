@@ -58,6 +58,7 @@ pub struct Metrics {
     pub tiktok_shop_deauthorized: Family<Shop, Gauge>,
     /// Outbound request durations and the backend probe (see `OpsMetrics`).
     pub ops: OpsMetrics,
+    pub after_sale: AfterSaleMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -170,6 +171,7 @@ impl Metrics {
             tiktok_shop_deauthorized.clone(),
         );
         let ops = OpsMetrics::register(&mut registry);
+        let after_sale = AfterSaleMetrics::register(&mut registry);
         Metrics {
             registry,
             webhooks_received,
@@ -190,6 +192,7 @@ impl Metrics {
             tiktok_authorization_expiry,
             tiktok_shop_deauthorized,
             ops,
+            after_sale,
         }
     }
 
@@ -460,5 +463,63 @@ mod exposition_tests {
             openmetrics_to_text(om),
             "# HELP a_seconds Time \"quoted\".\n# TYPE a_seconds gauge\na_seconds 1.5\n# HELP b_total Things.\n# TYPE b_total counter\nb_total{x=\"1\"} 2\n# TYPE c untyped\nc 3\n"
         );
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RecordType {
+    pub record: String,
+}
+
+/// Cancellations, returns and FBT shipments (flows O2, O3, F2).
+pub struct AfterSaleMetrics {
+    /// Review flags raised (a cancellation of an already fulfilled order, ...), by reason.
+    pub review_flags: Family<Reason, Counter>,
+    /// NetSuite records the after-sale flows created or changed, by record type.
+    pub records: Family<RecordType, Counter>,
+}
+
+impl AfterSaleMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let review_flags = Family::<Reason, Counter>::default();
+        registry.register(
+            "bridge_review_flags",
+            "Cases left for a person to review instead of being written, by reason",
+            review_flags.clone(),
+        );
+        let records = Family::<RecordType, Counter>::default();
+        registry.register(
+            "bridge_after_sale_records",
+            "NetSuite records written by the cancellation, return and FBT flows, by record type",
+            records.clone(),
+        );
+        AfterSaleMetrics {
+            review_flags,
+            records,
+        }
+    }
+
+    pub fn flagged(&self, reason: &str) {
+        self.review_flags
+            .get_or_create(&Reason {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn flag_count(&self, reason: &str) -> u64 {
+        self.review_flags
+            .get_or_create(&Reason {
+                reason: reason.to_string(),
+            })
+            .get()
+    }
+
+    pub fn wrote(&self, record: &str) {
+        self.records
+            .get_or_create(&RecordType {
+                record: record.to_string(),
+            })
+            .inc();
     }
 }

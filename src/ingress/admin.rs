@@ -1,5 +1,5 @@
 //! Operator endpoints under `/admin`: dead letters (list, inspect, replay, discard), parked
-//! jobs (list, release), per-order history and shop authorization status. Behind a bearer
+//! jobs (list, release), per-order history, shop authorization status and review flags. Behind a bearer
 //! token compared in constant time; without `ADMIN_TOKEN` every one answers 404 `not found`.
 //! Handlers only use the queue and state traits, so every storage backend serves them.
 
@@ -38,6 +38,8 @@ pub fn routes(state: IngressState) -> Router<IngressState> {
         .route("/admin/orders/{order_id}/history", get(order_history))
         .route("/admin/shops", get(list_shops))
         .route("/admin/shops/{shop_id}/reauthorize", post(reauthorize_shop))
+        .route("/admin/review", get(list_review_flags))
+        .route("/admin/review/{id}/dismiss", post(dismiss_review_flag))
         // route_layer: unknown paths stay a plain 404 instead of asking for a token.
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
@@ -321,4 +323,46 @@ async fn reauthorize_shop(
         "shop marked as authorized again by an operator"
     );
     Ok(Json(json!({ "shop": shop, "released": released })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReviewQuery {
+    /// Also list dismissed flags.
+    #[serde(default)]
+    all: bool,
+}
+
+/// Cases the bridge left for a person (e.g. a cancellation of a fulfilled order), newest
+/// first; open ones only unless `?all=true`.
+async fn list_review_flags(
+    State(st): State<IngressState>,
+    Query(q): Query<ReviewQuery>,
+) -> AdminResult {
+    let flags = crate::review::list(st.state.as_ref(), q.all).await?;
+    Ok(Json(json!({ "flags": flags })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DismissQuery {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// The case is handled: the flag stays (so reruns do not raise it again) but is hidden.
+async fn dismiss_review_flag(
+    State(st): State<IngressState>,
+    Path(id): Path<String>,
+    Query(q): Query<DismissQuery>,
+) -> AdminResult {
+    let flag = crate::review::dismiss(st.state.as_ref(), &id, q.note)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no review flag {id}")))?;
+    let event = HistoryEvent::AdminAction {
+        action: "dismiss_review_flag".into(),
+        job_id: None,
+        detail: format!("review flag {id} dismissed"),
+    };
+    history::record(st.state.as_ref(), &flag.order_id, event).await;
+    tracing::info!(flag = %id, "review flag dismissed by an operator");
+    Ok(Json(json!({ "flag": flag })))
 }

@@ -1,5 +1,6 @@
 //! `POST /webhooks/tiktok`: verify the signature over the raw body before parsing, dedupe
 //! on `tts_notification_id` (or a hash of the event when TikTok sends none), enqueue, 200.
+//! Topics 1 and 3 queue an order sync, 11 a cancellation, 12 a return.
 //! Topics 6 and 7 (shop deauthorized, authorization expiring) are recorded in state instead:
 //! they change what the workers may do, not what they must do.
 
@@ -41,11 +42,48 @@ struct OrderData {
     update_time: Option<i64>,
 }
 
+/// Topic 11 `data` (CANCELLATION_STATUS_CHANGE): the cancel id names the cancellation.
+#[derive(Debug, Deserialize)]
+struct CancellationData {
+    #[serde(deserialize_with = "crate::tiktok::models::id_string")]
+    order_id: String,
+    #[serde(default, deserialize_with = "opt_id_string")]
+    cancel_id: Option<String>,
+}
+
+/// Topic 12 `data` (RETURN_STATUS_CHANGE).
+#[derive(Debug, Deserialize)]
+struct ReturnData {
+    #[serde(deserialize_with = "crate::tiktok::models::id_string")]
+    order_id: String,
+    #[serde(deserialize_with = "crate::tiktok::models::id_string")]
+    return_id: String,
+}
+
 /// Topics this version acts on. Others are answered 200, logged and counted.
 fn job_for(topic: i64, shop_id: &str, data: &serde_json::Value) -> Result<Option<Job>, String> {
     let trigger = match topic {
         1 => SyncTrigger::StatusWebhook,
         3 => SyncTrigger::AddressWebhook,
+        11 => {
+            let d: CancellationData = serde_json::from_value(data.clone())
+                .map_err(|e| format!("topic 11 data without a usable order_id: {e}"))?;
+            return Ok(Some(Job::Cancellation {
+                shop_id: shop_id.to_string(),
+                order_id: d.order_id,
+                cancel_id: d.cancel_id,
+            }));
+        }
+        12 => {
+            let d: ReturnData = serde_json::from_value(data.clone()).map_err(|e| {
+                format!("topic 12 data without a usable order_id and return_id: {e}")
+            })?;
+            return Ok(Some(Job::ReturnSync {
+                shop_id: shop_id.to_string(),
+                order_id: d.order_id,
+                return_id: d.return_id,
+            }));
+        }
         _ => return Ok(None),
     };
     let d: OrderData = serde_json::from_value(data.clone())
@@ -372,6 +410,37 @@ mod tests {
             job_for(e.topic, "s", &e.data).unwrap(),
             Some(Job::OrderSync { trigger: SyncTrigger::AddressWebhook, ref order_id, .. }) if order_id == "576486316948490001"
         ));
+    }
+
+    #[test]
+    fn cancellation_and_return_topics_become_their_jobs() {
+        // Topic 11 and 12 samples of the reference (§2.4); 12 with the missing comma put back.
+        let e = env(
+            r#"{"type":11,"tts_notification_id":"7327112393057371910","shop_id":"7494049642642441621","timestamp":1644412885,"data":{"order_id":"576486316948490001","cancellations_role":"BUYER","cancel_status":"CANCELLATION_REQUEST_PENDING","cancel_id":"4035318504086604100","create_time":1627587600}}"#,
+        );
+        assert_eq!(
+            job_for(e.topic, "s", &e.data).unwrap(),
+            Some(Job::Cancellation {
+                shop_id: "s".into(),
+                order_id: "576486316948490001".into(),
+                cancel_id: Some("4035318504086604100".into()),
+            })
+        );
+        let e = env(
+            r#"{"type":12,"tts_notification_id":"7327112393057371910","shop_id":"7494049642642441621","timestamp":1644412885,"data":{"order_id":"576486316948490001","return_role":"BUYER","return_type":"REFUND","return_status":"RETURN_OR_REFUND_REQUEST_PENDING","return_id":"576486316948490001","create_time":1627587600,"update_time":1644412885}}"#,
+        );
+        assert_eq!(
+            job_for(e.topic, "s", &e.data).unwrap(),
+            Some(Job::ReturnSync {
+                shop_id: "s".into(),
+                order_id: "576486316948490001".into(),
+                return_id: "576486316948490001".into(),
+            })
+        );
+        let no_return_id = env(
+            r#"{"type":12,"tts_notification_id":"1","shop_id":"s","timestamp":1,"data":{"order_id":"1"}}"#,
+        );
+        assert!(job_for(no_return_id.topic, "s", &no_return_id.data).is_err());
     }
 
     #[test]

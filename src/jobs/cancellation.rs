@@ -1,23 +1,535 @@
-//! O2: TikTok cancellations close the cancelled lines of the NetSuite sales order.
+//! O2: TikTok cancellations close the cancelled lines of the NetSuite sales order. A full
+//! cancel closes every line; a partial one lowers (or closes) the lines of the cancelled
+//! SKUs. A cancel before import leaves a tombstone so no sales order is written later; a
+//! cancel of an order NetSuite already fulfilled changes nothing and raises a review flag.
+//!
+//! Which units are cancelled is a pure function of the order and its cancellations
+//! (`plan`), and what to change on the sales order a pure function of that plan and the
+//! lines NetSuite holds (`line_changes`): both are computed from the source of truth on
+//! every run, so reruns and duplicates find nothing left to do.
 
+use super::after_sale::{self, number};
 use super::{JobContext, JobError, Outcome};
-use crate::tiktok::models::Order;
+use crate::mapping::sales_order_external_id;
+use crate::netsuite::lines::Transaction;
+use crate::netsuite::transactions::LinePatch;
+use crate::review::{self, ReviewFlag};
+use crate::tiktok::fulfillment::{Cancellation, CancellationSearch};
+use crate::tiktok::models::{Order, OrderStatus};
+use rust_decimal::Decimal;
+use serde_json::Map;
+use std::collections::{BTreeMap, HashSet};
 
-pub async fn run(
-    _ctx: &JobContext,
-    _shop_id: &str,
-    order_id: &str,
-    _cancel_id: Option<&str>,
-) -> Result<Outcome, JobError> {
-    Err(JobError::Permanent(format!(
-        "cancellation of {order_id}: not built yet"
-    )))
+/// Review reason (and metric label) for a cancel of an already fulfilled order.
+pub const REVIEW_CANCEL_AFTER_FULFILLMENT: &str = "cancel_after_fulfillment";
+
+/// Pages of Search Cancellations read per order at most (50 each).
+const MAX_PAGES: usize = 20;
+
+/// Tombstone: TikTok cancelled the whole order; O1 must never write its sales order.
+fn cancelled_key(order_id: &str) -> String {
+    format!("cancelled:{order_id}")
 }
 
-/// An order re-read by O1 with status CANCELLED.
-pub async fn from_order(_ctx: &JobContext, order: &Order) -> Result<Outcome, JobError> {
-    Ok(Outcome::Skipped(format!(
-        "order {} is cancelled; cancellations are not built yet",
-        order.id
-    )))
+/// The full cancel was applied to (or flagged on) this sales order: nothing left to do.
+fn settled_key(order_id: &str) -> String {
+    format!("cancel-settled:{order_id}")
+}
+
+/// Units cancelled per TikTok `sku_id` by partial cancellations, kept so O1 re-applies
+/// them after it writes (a cancel before import, or a rewrite that reopened lines).
+fn cancelled_units_key(order_id: &str) -> String {
+    format!("cancelled-units:{order_id}")
+}
+
+/// What is cancelled in the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelPlan {
+    /// No cancellation has taken effect (pending, withdrawn or rejected).
+    Nothing,
+    /// Every unit: close every line.
+    Full,
+    /// Cancelled units per TikTok `sku_id`.
+    Units(BTreeMap<String, u32>),
+}
+
+/// Cancel statuses after which the units are gone. The webhook names four statuses
+/// (reference §2.4); the reference does not say how SUCCESS and COMPLETE differ, so both
+/// count, and PENDING (buyer asked, seller may refuse) and CANCELLED (withdrawn) do not.
+pub fn is_effective(cancel_status: &str) -> bool {
+    matches!(
+        cancel_status,
+        "CANCELLATION_REQUEST_SUCCESS" | "CANCELLATION_REQUEST_COMPLETE"
+    )
+}
+
+/// Pure: the units `cancellations` took out of `order`. An order TikTok reports CANCELLED
+/// is fully cancelled ("CANCELLED only when every item is cancelled", reference §5); so is
+/// an effective cancellation that names no lines, or lines covering every unit.
+pub fn plan(order: &Order, cancellations: &[Cancellation]) -> CancelPlan {
+    if order.status == OrderStatus::Cancelled {
+        return CancelPlan::Full;
+    }
+    let effective: Vec<&Cancellation> = cancellations
+        .iter()
+        .filter(|c| c.order_id == order.id && is_effective(&c.cancel_status))
+        .collect();
+    if effective.is_empty() {
+        return CancelPlan::Nothing;
+    }
+    if effective.iter().any(|c| c.cancel_line_items.is_empty()) {
+        return CancelPlan::Full;
+    }
+    let mut gone: HashSet<&str> = HashSet::new();
+    let mut units: BTreeMap<String, u32> = BTreeMap::new();
+    for c in &effective {
+        for li in &c.cancel_line_items {
+            // The same unit named by two cancellations counts once.
+            if !gone.insert(li.order_line_item_id.as_str()) {
+                continue;
+            }
+            let sku = order
+                .line_items
+                .iter()
+                .find(|o| o.id == li.order_line_item_id)
+                .map(|o| o.sku_id.clone())
+                .or_else(|| li.sku_id.clone());
+            if let Some(sku) = sku {
+                *units.entry(sku).or_default() += 1;
+            }
+        }
+    }
+    let all_gone = !order.line_items.is_empty()
+        && order
+            .line_items
+            .iter()
+            .all(|li| gone.contains(li.id.as_str()));
+    if all_gone {
+        CancelPlan::Full
+    } else if units.is_empty() {
+        CancelPlan::Nothing
+    } else {
+        CancelPlan::Units(units)
+    }
+}
+
+/// What the sales order needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineChanges {
+    /// PATCH these lines (empty: already in the wanted state).
+    Patch(Vec<LinePatch>),
+    /// A line to change is already fulfilled: touch nothing, flag for review.
+    AlreadyFulfilled(String),
+}
+
+/// Pure: the PATCH that brings `so` to the plan. For `Units`, each SKU's open quantity
+/// must equal the order's units of that SKU minus the cancelled ones; the excess comes off
+/// the SKU's last lines first, a line left at zero is closed. Comparing against the target
+/// (not subtracting from what is there) is what makes a rerun a no-op.
+pub fn line_changes(plan: &CancelPlan, order: &Order, so: &Transaction) -> LineChanges {
+    match plan {
+        CancelPlan::Nothing => LineChanges::Patch(Vec::new()),
+        CancelPlan::Full => {
+            if let Some(l) = so
+                .lines
+                .iter()
+                .find(|l| l.quantity_fulfilled > Decimal::ZERO)
+            {
+                return LineChanges::AlreadyFulfilled(format!(
+                    "TikTok cancelled the whole order, but sales order line {} is already fulfilled ({} units); nothing was closed",
+                    l.line, l.quantity_fulfilled
+                ));
+            }
+            LineChanges::Patch(
+                so.lines
+                    .iter()
+                    .filter(|l| !l.is_closed)
+                    .map(|l| LinePatch::close(l.line))
+                    .collect(),
+            )
+        }
+        CancelPlan::Units(units) => {
+            let mut patches = Vec::new();
+            for (sku, cancelled) in units {
+                let ordered = order
+                    .line_items
+                    .iter()
+                    .filter(|li| &li.sku_id == sku)
+                    .count();
+                let target = Decimal::from(ordered.saturating_sub(*cancelled as usize));
+                let lines: Vec<_> = so.lines_of_sku(sku).filter(|l| !l.is_closed).collect();
+                let open: Decimal = lines.iter().map(|l| l.quantity).sum();
+                let mut excess = open - target;
+                if excess <= Decimal::ZERO {
+                    continue;
+                }
+                for l in lines.iter().rev() {
+                    if excess <= Decimal::ZERO {
+                        break;
+                    }
+                    if l.quantity_fulfilled > Decimal::ZERO {
+                        return LineChanges::AlreadyFulfilled(format!(
+                            "TikTok cancelled {cancelled} unit(s) of SKU {sku}, but sales order line {} is already fulfilled ({} units); nothing was changed",
+                            l.line, l.quantity_fulfilled
+                        ));
+                    }
+                    let take = excess.min(l.quantity);
+                    excess -= take;
+                    let left = l.quantity - take;
+                    if left <= Decimal::ZERO {
+                        patches.push(LinePatch::close(l.line));
+                    } else {
+                        let mut fields = Map::new();
+                        fields.insert("quantity".into(), number(left));
+                        if let Some(rate) = l.rate {
+                            fields.insert("amount".into(), number(rate * left));
+                        }
+                        patches.push(LinePatch {
+                            line: l.line,
+                            fields,
+                        });
+                    }
+                }
+            }
+            LineChanges::Patch(patches)
+        }
+    }
+}
+
+/// Topic 11: re-read the order and its cancellations, then bring the sales order in line.
+pub async fn run(
+    ctx: &JobContext,
+    shop_id: &str,
+    order_id: &str,
+    cancel_id: Option<&str>,
+) -> Result<Outcome, JobError> {
+    if shop_id != ctx.tiktok.shop_id() {
+        return Err(JobError::Permanent(format!(
+            "order {order_id} belongs to shop {shop_id}, which this bridge does not serve"
+        )));
+    }
+    let order = after_sale::read_order(ctx, order_id).await?;
+    let cancellations = search(ctx, order_id).await?;
+    if let Some(id) = cancel_id {
+        if !cancellations.iter().any(|c| c.cancel_id == id) {
+            // TikTok's search may lag its webhook: try again rather than act on less.
+            return Err(JobError::Transient(format!(
+                "cancellation {id} of order {order_id} is not in Search Cancellations yet"
+            )));
+        }
+    }
+    let plan = plan(&order, &cancellations);
+    apply(ctx, &order, &plan).await
+}
+
+/// An order re-read by O1 with status CANCELLED: everything goes.
+pub async fn from_order(ctx: &JobContext, order: &Order) -> Result<Outcome, JobError> {
+    apply(ctx, order, &CancelPlan::Full).await
+}
+
+/// True when TikTok cancelled the whole order: O1 writes nothing for it, even from a read
+/// taken before the cancel (a batched read waiting for a permit, a late status webhook).
+pub async fn is_cancelled(ctx: &JobContext, order_id: &str) -> Result<bool, JobError> {
+    Ok(ctx.state.get(&cancelled_key(order_id)).await?.is_some())
+}
+
+/// Called by O1 after it wrote (or found up to date) the sales order: re-applies partial
+/// cancellations seen before, so a cancel that arrived before the import, or a rewrite
+/// that reopened lines, still ends with the cancelled units off the order.
+pub async fn sales_order_written(
+    ctx: &JobContext,
+    order: &Order,
+    sales_order_id: &str,
+) -> Result<(), JobError> {
+    let Some(raw) = ctx.state.get(&cancelled_units_key(&order.id)).await? else {
+        return Ok(());
+    };
+    let Ok(units) = serde_json::from_str::<BTreeMap<String, u32>>(&raw) else {
+        return Ok(());
+    };
+    let so = ctx
+        .netsuite
+        .get_transaction("salesOrder", sales_order_id)
+        .await?;
+    change_sales_order(ctx, order, &CancelPlan::Units(units), &so).await?;
+    Ok(())
+}
+
+async fn search(ctx: &JobContext, order_id: &str) -> Result<Vec<Cancellation>, JobError> {
+    let mut out = Vec::new();
+    let mut req = CancellationSearch {
+        order_ids: vec![order_id.to_string()],
+        page_size: crate::tiktok::fulfillment::MAX_CANCELLATION_PAGE_SIZE,
+        ..CancellationSearch::default()
+    };
+    for _ in 0..MAX_PAGES {
+        let page = ctx.tiktok.search_cancellations(&req).await?;
+        out.extend(page.cancellations);
+        match page.next_page_token {
+            Some(t) => req.page_token = Some(t),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+async fn apply(ctx: &JobContext, order: &Order, plan: &CancelPlan) -> Result<Outcome, JobError> {
+    let order_id = order.id.as_str();
+    match plan {
+        CancelPlan::Nothing => {
+            return Ok(Outcome::Skipped(format!(
+                "no cancellation of order {order_id} has taken effect"
+            )))
+        }
+        CancelPlan::Full => {
+            // A cancelled order is final in TikTok and O1 no longer writes it, so once its
+            // sales order was settled every later read (poller, webhooks) is a no-op here
+            // too, without a NetSuite call.
+            if let Some(so_id) = ctx.state.get(&settled_key(order_id)).await? {
+                return Ok(Outcome::Done(format!(
+                    "sales order {so_id} already settled for the cancellation"
+                )));
+            }
+            ctx.state
+                .set(&cancelled_key(order_id), "1", Some(after_sale::STATE_TTL))
+                .await?
+        }
+        CancelPlan::Units(units) => {
+            let json = serde_json::to_string(units)
+                .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
+            ctx.state
+                .set(
+                    &cancelled_units_key(order_id),
+                    &json,
+                    Some(after_sale::STATE_TTL),
+                )
+                .await?
+        }
+    }
+    let Some(so_id) = after_sale::sales_order_id(ctx, order_id).await? else {
+        return Ok(Outcome::Done(match plan {
+            CancelPlan::Full => {
+                format!("order {order_id} cancelled before import: no sales order will be written")
+            }
+            _ => format!(
+                "order {order_id} partly cancelled before import: the import will leave the cancelled units off"
+            ),
+        }));
+    };
+    let so = ctx.netsuite.get_transaction("salesOrder", &so_id).await?;
+    let outcome = change_sales_order(ctx, order, plan, &so).await?;
+    if *plan == CancelPlan::Full {
+        ctx.state
+            .set(&settled_key(order_id), &so_id, Some(after_sale::STATE_TTL))
+            .await?;
+    }
+    Ok(outcome)
+}
+
+async fn change_sales_order(
+    ctx: &JobContext,
+    order: &Order,
+    plan: &CancelPlan,
+    so: &Transaction,
+) -> Result<Outcome, JobError> {
+    let order_id = order.id.as_str();
+    match line_changes(plan, order, so) {
+        LineChanges::AlreadyFulfilled(detail) => {
+            let flag = ReviewFlag {
+                id: format!("cancellation:{order_id}"),
+                reason: REVIEW_CANCEL_AFTER_FULFILLMENT.into(),
+                order_id: order_id.to_string(),
+                sales_order_id: Some(so.id.clone()),
+                detail: detail.clone(),
+                flagged_at_ms: crate::queue::now_ms(),
+                dismissed_at_ms: None,
+                dismissed_note: None,
+            };
+            if review::raise(ctx.state.as_ref(), &flag).await? {
+                ctx.metrics
+                    .after_sale
+                    .flagged(REVIEW_CANCEL_AFTER_FULFILLMENT);
+                // The job's own history line carries the outcome; no extra event needed.
+                tracing::warn!(
+                    order_id,
+                    sales_order_id = %so.id,
+                    detail = %detail,
+                    "cancellation of an already fulfilled order flagged for review"
+                );
+            }
+            Ok(Outcome::Done(format!(
+                "sales order {} already fulfilled: cancellation flagged for review",
+                so.id
+            )))
+        }
+        LineChanges::Patch(patches) if patches.is_empty() => Ok(Outcome::Done(format!(
+            "sales order {} already reflects the cancellation",
+            so.id
+        ))),
+        LineChanges::Patch(patches) => {
+            ctx.netsuite
+                .patch_lines("salesOrder", &so.id, &patches)
+                .await?;
+            after_sale::wrote(
+                ctx,
+                order_id,
+                "salesOrder",
+                &sales_order_external_id(order_id),
+                &so.id,
+            )
+            .await;
+            Ok(Outcome::Done(format!(
+                "sales order {}: {} line(s) closed or reduced for the cancellation",
+                so.id,
+                patches.len()
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netsuite::lines::TransactionLine;
+    use crate::tiktok::fulfillment::CancelLineItem;
+    use rust_decimal_macros::dec;
+    use serde_json::json;
+
+    /// Two units of SKU A (lines …001, …002) and one of B (…003).
+    fn order(status: &str) -> Order {
+        let unit = |id: &str, sku: &str| json!({"id": id, "sku_id": sku, "seller_sku": format!("S-{sku}"), "original_price": "10.00"});
+        serde_json::from_value(json!({
+            "id": "9", "status": status,
+            "line_items": [unit("9001", "A"), unit("9002", "A"), unit("9003", "B")]
+        }))
+        .unwrap()
+    }
+
+    fn cancel(status: &str, lines: &[&str]) -> Cancellation {
+        Cancellation {
+            cancel_id: "c1".into(),
+            order_id: "9".into(),
+            cancel_type: "BUYER_CANCEL".into(),
+            cancel_status: status.into(),
+            role: None,
+            cancel_reason: None,
+            refund_amount: None,
+            cancel_line_items: lines
+                .iter()
+                .map(|l| CancelLineItem {
+                    order_line_item_id: l.to_string(),
+                    sku_id: None,
+                    seller_sku: None,
+                })
+                .collect(),
+            create_time: None,
+            update_time: None,
+        }
+    }
+
+    fn so(lines: &[(u64, Option<&str>, Decimal, bool, Decimal)]) -> Transaction {
+        Transaction {
+            id: "555".into(),
+            lines: lines
+                .iter()
+                .map(|(line, sku, qty, closed, fulfilled)| TransactionLine {
+                    line: *line,
+                    quantity: *qty,
+                    rate: Some(dec!(10.00)),
+                    is_closed: *closed,
+                    quantity_fulfilled: *fulfilled,
+                    tiktok_sku_id: sku.map(str::to_string),
+                    ..TransactionLine::default()
+                })
+                .collect(),
+            ..Transaction::default()
+        }
+    }
+
+    #[test]
+    fn pending_and_withdrawn_cancellations_change_nothing() {
+        let o = order("AWAITING_SHIPMENT");
+        assert_eq!(
+            plan(&o, &[cancel("CANCELLATION_REQUEST_PENDING", &["9001"])]),
+            CancelPlan::Nothing
+        );
+        assert_eq!(
+            plan(&o, &[cancel("CANCELLATION_REQUEST_CANCELLED", &["9001"])]),
+            CancelPlan::Nothing
+        );
+    }
+
+    #[test]
+    fn cancelled_status_or_every_unit_is_a_full_cancel() {
+        assert_eq!(plan(&order("CANCELLED"), &[]), CancelPlan::Full);
+        let all = cancel("CANCELLATION_REQUEST_COMPLETE", &["9001", "9002", "9003"]);
+        assert_eq!(plan(&order("AWAITING_SHIPMENT"), &[all]), CancelPlan::Full);
+    }
+
+    #[test]
+    fn partial_cancel_counts_units_per_sku_once() {
+        let c = cancel("CANCELLATION_REQUEST_COMPLETE", &["9002"]);
+        let twice = vec![c.clone(), c];
+        assert_eq!(
+            plan(&order("AWAITING_SHIPMENT"), &twice),
+            CancelPlan::Units([("A".to_string(), 1)].into())
+        );
+    }
+
+    #[test]
+    fn partial_cancel_reduces_then_closes_and_reruns_are_no_ops() {
+        let o = order("AWAITING_SHIPMENT");
+        let one_a = CancelPlan::Units([("A".to_string(), 1)].into());
+        let before = so(&[
+            (1, Some("A"), dec!(2), false, dec!(0)),
+            (2, Some("B"), dec!(1), false, dec!(0)),
+            (3, None, dec!(1), false, dec!(0)),
+        ]);
+        let LineChanges::Patch(p) = line_changes(&one_a, &o, &before) else {
+            panic!("expected a patch")
+        };
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].line, 1);
+        assert_eq!(p[0].fields["quantity"].to_string(), "1");
+        assert_eq!(p[0].fields["amount"].to_string(), "10");
+        let after = so(&[
+            (1, Some("A"), dec!(1), false, dec!(0)),
+            (2, Some("B"), dec!(1), false, dec!(0)),
+        ]);
+        assert_eq!(line_changes(&one_a, &o, &after), LineChanges::Patch(vec![]));
+        let all_b = CancelPlan::Units([("B".to_string(), 1)].into());
+        assert_eq!(
+            line_changes(&all_b, &o, &after),
+            LineChanges::Patch(vec![LinePatch::close(2)])
+        );
+    }
+
+    #[test]
+    fn full_cancel_closes_open_lines_only() {
+        let o = order("CANCELLED");
+        let s = so(&[
+            (1, Some("A"), dec!(2), true, dec!(0)),
+            (2, Some("B"), dec!(1), false, dec!(0)),
+            (3, None, dec!(1), false, dec!(0)),
+        ]);
+        assert_eq!(
+            line_changes(&CancelPlan::Full, &o, &s),
+            LineChanges::Patch(vec![LinePatch::close(2), LinePatch::close(3)])
+        );
+    }
+
+    #[test]
+    fn fulfilled_lines_are_never_touched() {
+        let o = order("CANCELLED");
+        let s = so(&[(1, Some("A"), dec!(2), false, dec!(2))]);
+        assert!(matches!(
+            line_changes(&CancelPlan::Full, &o, &s),
+            LineChanges::AlreadyFulfilled(_)
+        ));
+        let one_a = CancelPlan::Units([("A".to_string(), 1)].into());
+        assert!(matches!(
+            line_changes(&one_a, &o, &s),
+            LineChanges::AlreadyFulfilled(_)
+        ));
+    }
 }

@@ -2,6 +2,7 @@
 //! the pure mapping, writes, and says how it ended; the worker turns that into ack,
 //! retry, park or dead letter.
 
+pub mod after_sale;
 pub mod cancellation;
 pub mod fbt;
 pub mod fulfillment;

@@ -82,6 +82,13 @@ pub async fn run(
         )));
     }
 
+    if super::cancellation::is_cancelled(ctx, order_id).await? {
+        // O2 saw the whole order cancelled: this read predates the cancel.
+        return Ok(Outcome::Skipped(format!(
+            "order {order_id} was cancelled; no sales order is written"
+        )));
+    }
+
     let skus = mapping::skus(&order).map_err(|e| JobError::Permanent(e.to_string()))?;
     let items = resolve_items(ctx, &skus).await?;
     let missing: Vec<String> = skus
@@ -155,13 +162,15 @@ pub async fn run(
 }
 
 /// What follows once the order's sales order exists: its units leave the in-flight ledger
-/// (I1), and an FBT order TikTok shipped gets its item fulfillment (F2).
+/// (I1), partial cancellations seen before are applied (O2), and an FBT order TikTok
+/// shipped gets its item fulfillment (F2).
 async fn after_write(
     ctx: &JobContext,
     order: &Order,
     sales_order_id: &str,
 ) -> Result<(), JobError> {
     super::inventory::sales_order_written(ctx, order, sales_order_id).await?;
+    super::cancellation::sales_order_written(ctx, order, sales_order_id).await?;
     super::fbt::record_shipment(ctx, order, sales_order_id).await
 }
 

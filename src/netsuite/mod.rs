@@ -5,6 +5,7 @@
 pub mod callout;
 pub mod client;
 pub mod error;
+pub mod lines;
 pub mod oauth2;
 pub mod records;
 pub mod stock;

@@ -2,6 +2,7 @@
 //! webhooks, checked and shaped as the real service does (reference §3, §4, §5, §10, §11).
 //! Holds orders, tokens, call counters and injected faults; driven from Rust or over HTTP.
 
+mod after_sale;
 mod api;
 mod control;
 pub mod fixtures;
@@ -166,6 +167,7 @@ pub fn router(sb: Arc<TikTokSandbox>) -> axum::Router {
     api::routes()
         .merge(control::routes())
         .merge(fulfillment::control_routes())
+        .merge(after_sale::routes())
         .fallback(api::unknown_path)
         .with_state(sb)
 }
@@ -554,6 +556,27 @@ impl TikTokSandbox {
                 }))
             }
             3 => Some(json!({ "order_id": order_id, "update_time": update_time })),
+            // Topic 11 / 12 describe the order's newest cancellation / return.
+            11 => self.latest_cancellation(order_id).map(|c| {
+                json!({
+                    "order_id": order_id,
+                    "cancellations_role": c.get("role").cloned().unwrap_or(json!("BUYER")),
+                    "cancel_status": c["cancel_status"],
+                    "cancel_id": c["cancel_id"],
+                    "create_time": c["create_time"],
+                })
+            }),
+            12 => self.latest_return(order_id).map(|r| {
+                json!({
+                    "order_id": order_id,
+                    "return_role": r.get("role").cloned().unwrap_or(json!("BUYER")),
+                    "return_type": r["return_type"],
+                    "return_status": r["return_status"],
+                    "return_id": r["return_id"],
+                    "create_time": r["create_time"],
+                    "update_time": r["update_time"],
+                })
+            }),
             _ => None,
         }
     }

@@ -120,6 +120,33 @@ fn validate_sales_order(
     Ok(())
 }
 
+/// A customer refund must name an existing customer. The reference does not document the
+/// customer refund body, so the sandbox takes the reference from `customer` (the REST
+/// record browser's name, UNCONFIRMED) or `entity`, and checks it the way NetSuite checks
+/// every reference.
+fn validate_customer_refund(st: &AccountState, body: &Map<String, Value>) -> Result<(), Reject> {
+    let Some(id) = ref_id(body.get("customer")).or_else(|| ref_id(body.get("entity"))) else {
+        return Err(invalid_content(
+            "Please enter value(s) for: Customer",
+            "customer",
+        ));
+    };
+    let exists = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| st.record(RecordKind::Customer, n))
+        .is_some();
+    if !exists {
+        return Err(invalid_content(
+            &format!(
+                "You have entered an Invalid Field Value {id} for the following field: customer"
+            ),
+            "customer",
+        ));
+    }
+    Ok(())
+}
+
 /// Numbers lines NetSuite-style so later PATCHes can address them by `line`.
 fn number_lines(body: &mut Map<String, Value>) {
     let Some(items) = body
@@ -205,8 +232,12 @@ impl NetSuiteSandbox {
                 &[("o:errorPath", "externalId")],
             )));
         }
-        if kind == RecordKind::SalesOrder {
+        // A standalone credit memo references a customer and items like a sales order does.
+        if matches!(kind, RecordKind::SalesOrder | RecordKind::CreditMemo) {
             validate_sales_order(&st, &body, existing.is_none())?;
+        }
+        if kind == RecordKind::CustomerRefund {
+            validate_customer_refund(&st, &body)?;
         }
         match existing {
             Some(id) => {
@@ -221,7 +252,9 @@ impl NetSuiteSandbox {
                 Ok(id)
             }
             None => {
-                if kind == RecordKind::SalesOrder && lines(&body).is_empty() {
+                if matches!(kind, RecordKind::SalesOrder | RecordKind::CreditMemo)
+                    && lines(&body).is_empty()
+                {
                     return Err(invalid_content(
                         "You must enter at least one line item for this transaction.",
                         "item",

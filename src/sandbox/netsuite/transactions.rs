@@ -109,6 +109,30 @@ fn taken(st: &AccountState, kind: RecordKind, source: u64, line: u64) -> f64 {
         .sum()
 }
 
+/// Adds the quantities of new fulfillment lines to the sales order lines they ship.
+fn mark_fulfilled(st: &mut AccountState, sales_order_id: u64, fulfilled: &[Value]) {
+    let Some(so) = st
+        .records
+        .get_mut(&RecordKind::SalesOrder)
+        .and_then(|m| m.get_mut(&sales_order_id))
+    else {
+        return;
+    };
+    let mut lines = lines_of(&so.body);
+    for f in fulfilled {
+        let order_line = num(f.get("orderLine")).map(|n| n as u64);
+        let quantity = num(f.get("quantity")).unwrap_or(0.0);
+        if let Some(Value::Object(l)) = lines
+            .iter_mut()
+            .find(|l| num(l.get("line")).map(|n| n as u64) == order_line)
+        {
+            let before = num(l.get("quantityFulfilled")).unwrap_or(0.0);
+            l.insert("quantityFulfilled".into(), json!(before + quantity));
+        }
+    }
+    so.body.insert("item".into(), json!({ "items": lines }));
+}
+
 impl NetSuiteSandbox {
     /// Does the transform under one lock (so concurrent transforms cannot both take the
     /// same quantity) and returns the new record's id.
@@ -223,6 +247,11 @@ impl NetSuiteSandbox {
             // Accounts without pick/pack/ship default new fulfillments to Shipped.
             body.entry("shipStatus").or_insert(json!({ "id": "C" }));
         }
+        if to == RecordKind::ItemFulfillment {
+            // NetSuite keeps a read-only `quantityFulfilled` on each sales order line; the
+            // cancellation flow reads it to leave fulfilled orders alone.
+            mark_fulfilled(&mut st, source_id, &out);
+        }
         let id = st.allocate_id();
         st.records.entry(to).or_default().insert(
             id,
@@ -285,6 +314,15 @@ impl NetSuiteSandbox {
                                 &format!("item.items[{i}].line"),
                             ));
                         };
+                        let fulfilled = num(target.get("quantityFulfilled")).unwrap_or(0.0);
+                        if let Some(q) = num(change.get("quantity")) {
+                            if q + 1e-9 < fulfilled {
+                                return Err(invalid_content(
+                                    &format!("The quantity {q} of line {n} is below the {fulfilled} already fulfilled."),
+                                    &format!("item.items[{i}].quantity"),
+                                ));
+                            }
+                        }
                         target.extend(change);
                     }
                     None => {

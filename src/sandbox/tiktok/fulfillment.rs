@@ -310,6 +310,95 @@ impl TikTokSandbox {
         true
     }
 
+    /// The newest cancellation of an order (what a topic 11 webhook announces).
+    pub fn latest_cancellation(&self, order_id: &str) -> Option<Value> {
+        self.fulfillment
+            .lock()
+            .cancellations
+            .values()
+            .filter(|c| text(c, "order_id") == order_id)
+            .max_by_key(|c| c["update_time"].as_i64().unwrap_or(0))
+            .cloned()
+    }
+
+    /// The newest return of an order (what a topic 12 webhook announces).
+    pub fn latest_return(&self, order_id: &str) -> Option<Value> {
+        self.fulfillment
+            .lock()
+            .returns
+            .values()
+            .filter(|r| text(r, "order_id") == order_id)
+            .max_by_key(|r| r["update_time"].as_i64().unwrap_or(0))
+            .cloned()
+    }
+
+    pub fn return_order(&self, return_id: &str) -> Option<Value> {
+        self.fulfillment.lock().returns.get(return_id).cloned()
+    }
+
+    /// TikTok's own warehouse ships a Fulfilled-by-TikTok order: one shipped package with
+    /// every line not yet in a package, its tracking on those line items, the order in
+    /// transit. Returns the package id; `None` for an unknown or seller-fulfilled order.
+    pub fn ship_by_tiktok(&self, order_id: &str, tracking_number: &str) -> Option<String> {
+        let order = self.order(order_id)?;
+        if text(&order, "fulfillment_type") != "FULFILLMENT_BY_TIKTOK" {
+            return None;
+        }
+        let id = {
+            let mut f = self.fulfillment.lock();
+            let packed: Vec<String> = f
+                .packages
+                .values()
+                .filter(|p| p.order_id == order_id)
+                .flat_map(|p| p.order_line_item_ids.clone())
+                .collect();
+            let lines: Vec<String> = order["line_items"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|l| text(l, "id").to_string())
+                        .filter(|l| !packed.contains(l))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if lines.is_empty() {
+                return None;
+            }
+            let id = Self::allocate_package_id(&mut f);
+            f.packages.insert(
+                id.clone(),
+                SandboxPackage {
+                    package_id: id.clone(),
+                    order_id: order_id.to_string(),
+                    order_line_item_ids: lines,
+                    tracking_number: Some(tracking_number.to_string()),
+                    shipping_provider_id: None,
+                    shipped: true,
+                    tracking_updates: 1,
+                },
+            );
+            id
+        };
+        {
+            let mut st = self.state.lock();
+            if let Some(order) = st.orders.get_mut(order_id) {
+                if let Some(items) = order["line_items"].as_array_mut() {
+                    for item in items.iter_mut() {
+                        if item["package_id"].is_null() || text(item, "tracking_number").is_empty()
+                        {
+                            item["package_id"] = json!(id);
+                            item["tracking_number"] = json!(tracking_number);
+                            item["package_status"] = json!("SHIPPED");
+                        }
+                    }
+                }
+            }
+        }
+        self.attach_package(order_id, &id);
+        self.settle_order_status(order_id);
+        Some(id)
+    }
+
     fn allocate_package_id(f: &mut FulfillmentState) -> String {
         f.next_package += 1;
         // Package ids are long numbers like order ids, so the client's id checks hold.

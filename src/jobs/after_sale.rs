@@ -1,0 +1,98 @@
+//! What the cancellation (O2), return (O3) and FBT (F2) handlers share: re-reading the
+//! order, finding the sales order O1 wrote, and recording what they wrote.
+
+use super::order_sync::{written_key, WrittenSalesOrder};
+use super::{JobContext, JobError};
+use crate::history::{self, HistoryEvent};
+use crate::mapping::sales_order_external_id;
+use crate::netsuite::lines::Transaction;
+use crate::tiktok::models::Order;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// How long the after-sale flows remember what they did (tombstones, records written). Long
+/// past TikTok's after-sale window; once forgotten, NetSuite external ids still stop
+/// duplicates, at the cost of a lookup.
+pub const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(180 * 24 * 3600);
+
+/// The order as TikTok says it is now (Get Order Detail), recorded in its history.
+pub async fn read_order(ctx: &JobContext, order_id: &str) -> Result<Order, JobError> {
+    let fetched = ctx.tiktok.get_orders(&[order_id.to_string()]).await;
+    let event = HistoryEvent::TiktokCall {
+        endpoint: crate::tiktok::client::GET_ORDER_DETAIL_PATH.into(),
+        outcome: if fetched.is_ok() { "ok" } else { "error" }.into(),
+        orders_in_call: 1,
+        error: fetched.as_ref().err().map(|e| e.to_string()),
+    };
+    history::record(ctx.state.as_ref(), order_id, event).await;
+    fetched?
+        .into_iter()
+        .find(|o| o.id == order_id)
+        .ok_or_else(|| JobError::Permanent(format!("TikTok does not know order {order_id}")))
+}
+
+/// Internal id of the order's sales order: what O1 recorded, else NetSuite by external id
+/// (a sales order written by an earlier deployment or before state was lost).
+pub async fn sales_order_id(ctx: &JobContext, order_id: &str) -> Result<Option<String>, JobError> {
+    if let Some(raw) = ctx.state.get(&written_key(order_id)).await? {
+        if let Ok(w) = serde_json::from_str::<WrittenSalesOrder>(&raw) {
+            return Ok(Some(w.internal_id));
+        }
+    }
+    Ok(ctx
+        .netsuite
+        .find_id_by_external_id("salesOrder", &sales_order_external_id(order_id))
+        .await?)
+}
+
+/// Metric and order history for a record an after-sale flow wrote.
+pub async fn wrote(
+    ctx: &JobContext,
+    order_id: &str,
+    record_type: &str,
+    external_id: &str,
+    internal_id: &str,
+) {
+    ctx.metrics.after_sale.wrote(record_type);
+    let event = HistoryEvent::NetsuiteWrite {
+        record_type: record_type.into(),
+        external_id: external_id.into(),
+        internal_id: internal_id.into(),
+    };
+    history::record(ctx.state.as_ref(), order_id, event).await;
+}
+
+/// A decimal as a JSON number with its exact digits (serde_json keeps them with
+/// `arbitrary_precision`).
+pub fn number(d: Decimal) -> Value {
+    serde_json::from_str::<Value>(&d.normalize().to_string()).unwrap_or(Value::Null)
+}
+
+/// Pure: `(sales order line, quantity)` for `units` per TikTok `sku_id`; every product
+/// line in full when `units` is empty. Closed lines were cancelled, not sold: skipped.
+pub fn lines_for_units(so: &Transaction, units: &BTreeMap<String, u32>) -> Vec<(u64, Decimal)> {
+    let open = so
+        .lines
+        .iter()
+        .filter(|l| !l.is_closed && l.tiktok_sku_id.is_some());
+    if units.is_empty() {
+        return open.map(|l| (l.line, l.quantity)).collect();
+    }
+    let mut out = Vec::new();
+    for (sku, count) in units {
+        let mut left = Decimal::from(*count);
+        for l in open
+            .clone()
+            .filter(|l| l.tiktok_sku_id.as_deref() == Some(sku))
+        {
+            if left <= Decimal::ZERO {
+                break;
+            }
+            let take = left.min(l.quantity);
+            out.push((l.line, take));
+            left -= take;
+        }
+    }
+    out
+}

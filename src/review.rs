@@ -1,0 +1,109 @@
+//! Review flags: cases the bridge refuses to settle by itself (a cancellation of an order
+//! NetSuite already fulfilled) and leaves for a person, listed by `GET /admin/review` and
+//! dismissed there. A flag is raised once per case: raising it again, dismissed or not,
+//! changes nothing, so reruns of the job that found the case are harmless.
+
+use crate::state::{StateError, StateStore};
+use serde::{Deserialize, Serialize};
+
+/// Ids of every flag ever raised, newest last; the flags themselves live at `flag_key`.
+const INDEX_KEY: &str = "review:index";
+/// How many flag ids the index keeps.
+const INDEX_MAX: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewFlag {
+    /// Stable per case, e.g. `cancellation:<order id>:<cancel id>`.
+    pub id: String,
+    /// Machine-readable reason (`cancel_after_fulfillment`), also the metric label.
+    pub reason: String,
+    pub order_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales_order_id: Option<String>,
+    /// What happened and what the bridge left alone, for the person reviewing it.
+    pub detail: String,
+    pub flagged_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dismissed_at_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dismissed_note: Option<String>,
+}
+
+impl ReviewFlag {
+    pub fn is_open(&self) -> bool {
+        self.dismissed_at_ms.is_none()
+    }
+}
+
+fn flag_key(id: &str) -> String {
+    format!("review:flag:{id}")
+}
+
+fn decode(key: &str, raw: &str) -> Result<ReviewFlag, StateError> {
+    serde_json::from_str(raw).map_err(|e| StateError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode(flag: &ReviewFlag) -> String {
+    // A struct of strings and integers always serializes.
+    serde_json::to_string(flag).unwrap_or_default()
+}
+
+/// Stores the flag unless one with its id exists; true when it is new.
+pub async fn raise(state: &dyn StateStore, flag: &ReviewFlag) -> Result<bool, StateError> {
+    let key = flag_key(&flag.id);
+    if state.get(&key).await?.is_some() {
+        return Ok(false);
+    }
+    state.set(&key, &encode(flag), None).await?;
+    state.list_push(INDEX_KEY, &flag.id, INDEX_MAX).await?;
+    Ok(true)
+}
+
+pub async fn get(state: &dyn StateStore, id: &str) -> Result<Option<ReviewFlag>, StateError> {
+    let key = flag_key(id);
+    match state.get(&key).await? {
+        Some(raw) => decode(&key, &raw).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Flags newest first; dismissed ones only when `include_dismissed`.
+pub async fn list(
+    state: &dyn StateStore,
+    include_dismissed: bool,
+) -> Result<Vec<ReviewFlag>, StateError> {
+    let mut ids = state.list_range(INDEX_KEY).await?;
+    ids.reverse();
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    let keys: Vec<String> = ids.iter().map(|id| flag_key(id)).collect();
+    let mut out = Vec::new();
+    for (key, raw) in keys.iter().zip(state.get_many(&keys).await?) {
+        let Some(raw) = raw else { continue };
+        let flag = decode(key, &raw)?;
+        if include_dismissed || flag.is_open() {
+            out.push(flag);
+        }
+    }
+    Ok(out)
+}
+
+/// Marks the flag dismissed (kept, so the case is not raised again); `None` when unknown.
+pub async fn dismiss(
+    state: &dyn StateStore,
+    id: &str,
+    note: Option<String>,
+) -> Result<Option<ReviewFlag>, StateError> {
+    let Some(mut flag) = get(state, id).await? else {
+        return Ok(None);
+    };
+    if flag.is_open() {
+        flag.dismissed_at_ms = Some(crate::queue::now_ms());
+        flag.dismissed_note = note;
+        state.set(&flag_key(id), &encode(&flag), None).await?;
+    }
+    Ok(Some(flag))
+}
