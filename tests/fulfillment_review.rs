@@ -140,6 +140,35 @@ async fn a_tiktok_package_split_across_fulfillments_ships_once_the_last_unit_shi
     assert_eq!(calls[0].order_line_item_ids, vec![zs[0].clone()]);
     assert!(!h.sandbox.tiktok.package(&package).unwrap().shipped);
 
+    // The first box's tracking is corrected in NetSuite while it waits: what it shipped (Z)
+    // gets the new tracking; X still waits.
+    h.sandbox
+        .netsuite
+        .edit_item_fulfillment(
+            &first,
+            json!({"package": {"items": [{"packageTrackingNumber": "1ZFIRSTB"}]}}),
+        )
+        .unwrap();
+    let edited = h
+        .sandbox
+        .netsuite
+        .item_fulfillment_callout("item_fulfillment.edited", &first)
+        .unwrap();
+    assert_eq!(send(&edited, &b).await, 200);
+    eventually(WAIT, "Z's tracking updated", || async {
+        h.sandbox.tiktok.ship_calls(order_id).len() == 2
+    })
+    .await;
+    let calls = h.sandbox.tiktok.ship_calls(order_id);
+    assert_eq!(calls[1].endpoint, "update_shipping_info");
+    assert_eq!(calls[1].code, 0);
+    assert_eq!(calls[1].tracking_number, "1ZFIRSTB");
+    eventually(WAIT, "edited run parked again", || async {
+        b.metrics.job_count("fulfillment_push", "parked") >= 2
+    })
+    .await;
+    assert!(!h.sandbox.tiktok.package(&package).unwrap().shipped);
+
     // Then Y: with X carried over, P is whole and ships with this fulfillment's tracking.
     let second = fulfill(
         &h,
@@ -160,11 +189,12 @@ async fn a_tiktok_package_split_across_fulfillments_ships_once_the_last_unit_shi
     .await;
     drained(&b).await;
 
-    let calls = h.sandbox.tiktok.accepted_ship_calls(order_id);
-    assert_eq!(calls.len(), 2, "{calls:#?}");
-    assert_eq!(calls[1].endpoint, "ship_package");
-    assert_eq!(calls[1].package_id.as_deref(), Some(package.as_str()));
-    assert_eq!(calls[1].tracking_number, "1ZSECOND");
+    let calls = h.sandbox.tiktok.ship_calls(order_id);
+    assert_eq!(calls.len(), 3, "{calls:#?}");
+    assert!(calls.iter().all(|c| c.code == 0), "{calls:#?}");
+    assert_eq!(calls[2].endpoint, "ship_package");
+    assert_eq!(calls[2].package_id.as_deref(), Some(package.as_str()));
+    assert_eq!(calls[2].tracking_number, "1ZSECOND");
     let p = h.sandbox.tiktok.package(&package).unwrap();
     assert_eq!(p.tracking_number.as_deref(), Some("1ZSECOND"));
     // Every unit of the order is shipped on TikTok.
@@ -175,7 +205,8 @@ async fn a_tiktok_package_split_across_fulfillments_ships_once_the_last_unit_shi
             "{li:#}"
         );
     }
-    assert_eq!(b.metrics.job_count("fulfillment_push", "done"), 2);
+    // The second fulfillment, then both parked runs of the first once released.
+    assert_eq!(b.metrics.job_count("fulfillment_push", "done"), 3);
     assert_eq!(b.queue.stats().await.unwrap().dead, 0);
     assert!(b
         .state
@@ -186,7 +217,7 @@ async fn a_tiktok_package_split_across_fulfillments_ships_once_the_last_unit_shi
     // A rerun of the first fulfillment changes nothing on TikTok.
     assert_eq!(send(&shipped_callout(&h, &first), &b).await, 200);
     drained(&b).await;
-    assert_eq!(h.sandbox.tiktok.ship_calls(order_id).len(), 2);
+    assert_eq!(h.sandbox.tiktok.ship_calls(order_id).len(), 3);
     b.shutdown().await;
     h.cleanup().await;
 }

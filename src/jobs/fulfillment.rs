@@ -664,7 +664,12 @@ async fn push(
         Some(mut pushed) if !waiting_before => {
             return update_tracking(ctx, fid, order_id, &mut pushed, &tracking).await;
         }
-        other => other,
+        // Pushed in part and still waiting: what it pushed gets the current tracking too.
+        Some(mut pushed) => {
+            update_tracking(ctx, fid, order_id, &mut pushed, &tracking).await?;
+            Some(pushed)
+        }
+        None => None,
     };
     if !waiting_before {
         let wanted = wanted_units(f, sales_order).map_err(JobError::Permanent)?;
