@@ -116,7 +116,8 @@ async fn a_signed_callout_is_queued_once_and_replays_are_deduped() {
         jobs[0].envelope.job,
         Job::FulfillmentPush {
             fulfillment_id: "4321".into(),
-            event: "item_fulfillment.shipped".into()
+            event: "item_fulfillment.shipped".into(),
+            sales_order_id: Some("1234".into()),
         }
     );
     let text = b.metrics.encode();

@@ -36,6 +36,7 @@ pub fn job_for(event: &CalloutEvent, shop_id: &str) -> Option<Job> {
         | CalloutEvent::ItemFulfillmentEdited(f) => Some(Job::FulfillmentPush {
             fulfillment_id: f.item_fulfillment_id.clone(),
             event: event.event_type().to_string(),
+            sales_order_id: f.created_from.clone().filter(|s| !s.is_empty()),
         }),
         CalloutEvent::InventoryChanged(c) => Some(Job::InventorySync {
             shop_id: shop_id.to_string(),
@@ -170,7 +171,8 @@ mod tests {
                 job_for(&ev(t, f), "77"),
                 Some(Job::FulfillmentPush {
                     fulfillment_id: "4321".into(),
-                    event: t.into()
+                    event: t.into(),
+                    sales_order_id: Some("1234".into()),
                 })
             );
         }

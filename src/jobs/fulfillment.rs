@@ -16,6 +16,17 @@
 //! - remembers what it pushed (`fulfillment:<id>`), so a rerun changes nothing and a later
 //!   tracking change becomes Update Shipping Info.
 //!
+//! Skipped: fulfillments not shipped (a missing ship status counts as shipped: accounts
+//! without Pick, Pack and Ship have none, and the callout script says "shipped" then), FBT
+//! orders, and orders on TikTok's shipping label (`shipping_type` TIKTOK: TikTok issues that
+//! tracking; `self_shipment` and Mark Package As Shipped are for `SELLER` shipping).
+//!
+//! A TikTok package ships whole. A fulfillment that covers only part of one leaves its units
+//! waiting in `fulfillment-carry:<order_id>` and parks (`FulfillmentIncomplete`); every run
+//! of the order plans with the waiting units too, so the fulfillment that completes the
+//! package ships it (with its tracking) and marks the earlier ones settled, whose parked jobs
+//! the unpark sweep then releases.
+//!
 //! One tracking number per fulfillment: NetSuite does not say which line went into which of
 //! a fulfillment's packages, so the TikTok package gets the first tracking number and the
 //! others are named in the job's result. A split shipment is two item fulfillments.
@@ -30,7 +41,7 @@ use super::{JobContext, JobError, Outcome};
 use crate::history::{self, HistoryEvent};
 use crate::netsuite::client::NetSuiteError;
 use crate::netsuite::transactions::ItemFulfillment;
-use crate::state::ParkReason;
+use crate::state::{ParkReason, StateError, StateStore};
 use crate::tiktok::fulfillment::{MarkShippedRequest, ShipOutcome, Tracking};
 use crate::tiktok::models::{FulfillmentType, Order, OrderStatus};
 use serde::{Deserialize, Serialize};
@@ -44,6 +55,8 @@ pub const SKU_ID_COLUMN: &str = "custcol_tiktok_sku_id";
 const ORDER_PREFIX: &str = "tiktok-order:";
 /// TikTok's remorse window after payment (reference §5: "~1 h").
 const HOLD_WINDOW_MS: i64 = 3_600_000;
+/// `shipping_type` of orders that ship on TikTok's label.
+const SHIPPING_TYPE_TIKTOK: &str = "TIKTOK";
 const ORDER_LOCK_TTL: Duration = Duration::from_secs(120);
 
 /// One TikTok package the bridge shipped (or found shipped) for a fulfillment.
@@ -61,10 +74,107 @@ pub struct PushedFulfillment {
     pub order_id: String,
     pub packages: Vec<PushedPackage>,
     pub pushed_at_ms: i64,
+    /// Later fulfillments of the order whose runs shipped units this one left waiting (a
+    /// TikTok package split across fulfillments ships once, with the later tracking).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settled_by: Vec<String>,
 }
 
 pub fn pushed_key(fulfillment_id: &str) -> String {
     format!("fulfillment:{fulfillment_id}")
+}
+
+/// Units of one fulfillment that NetSuite shipped and TikTok has not been told of yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedFulfillment {
+    pub fulfillment_id: String,
+    /// `sku_id` → units.
+    pub units: BTreeMap<String, u32>,
+}
+
+/// Per TikTok order (state key `fulfillment-carry:<order_id>`): fulfillments whose units
+/// wait for the rest of a TikTok package, oldest first. Every run of a fulfillment of the
+/// order plans with its own units plus these, so the fulfillment that completes a package
+/// ships it; a fulfillment stays here (parked, `FulfillmentIncomplete`) until then.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedUnits {
+    pub fulfillments: Vec<CarriedFulfillment>,
+}
+
+impl CarriedUnits {
+    pub fn total(&self) -> BTreeMap<String, u32> {
+        let mut out = BTreeMap::new();
+        for c in &self.fulfillments {
+            for (sku, n) in &c.units {
+                *out.entry(sku.clone()).or_insert(0) += n;
+            }
+        }
+        out
+    }
+
+    pub fn contains(&self, fulfillment_id: &str) -> bool {
+        self.fulfillments
+            .iter()
+            .any(|c| c.fulfillment_id == fulfillment_id)
+    }
+
+    /// After a run that left `waiting` units unshipped: which fulfillments still wait, and
+    /// with what. Shipped units count against the oldest fulfillments first, so the waiting
+    /// ones are the newest. Returns the ids no longer waiting.
+    pub fn settle(&mut self, waiting: &BTreeMap<String, u32>) -> Vec<String> {
+        let mut left = waiting.clone();
+        let mut done = Vec::new();
+        let mut kept = Vec::new();
+        for c in self.fulfillments.iter().rev() {
+            let mut units = BTreeMap::new();
+            for (sku, n) in &c.units {
+                if let Some(l) = left.get_mut(sku) {
+                    let take = (*l).min(*n);
+                    if take > 0 {
+                        *l -= take;
+                        units.insert(sku.clone(), take);
+                    }
+                }
+            }
+            if units.is_empty() {
+                done.push(c.fulfillment_id.clone());
+            } else {
+                kept.push(CarriedFulfillment {
+                    fulfillment_id: c.fulfillment_id.clone(),
+                    units,
+                });
+            }
+        }
+        kept.reverse();
+        done.reverse();
+        self.fulfillments = kept;
+        done
+    }
+}
+
+pub fn carry_key(order_id: &str) -> String {
+    format!("fulfillment-carry:{order_id}")
+}
+
+async fn load_carry(state: &dyn StateStore, order_id: &str) -> Result<CarriedUnits, StateError> {
+    let key = carry_key(order_id);
+    match state.get(&key).await? {
+        Some(raw) => serde_json::from_str(&raw).map_err(|e| StateError::Corrupt {
+            key,
+            reason: e.to_string(),
+        }),
+        None => Ok(CarriedUnits::default()),
+    }
+}
+
+/// Whether fulfillment `fulfillment_id` still has units waiting for the rest of a package
+/// (the unpark sweep's test for `ParkReason::FulfillmentIncomplete`).
+pub async fn still_waiting(
+    state: &dyn StateStore,
+    order_id: &str,
+    fulfillment_id: &str,
+) -> Result<bool, StateError> {
+    Ok(load_carry(state, order_id).await?.contains(fulfillment_id))
 }
 
 /// The texts a carrier is looked up by, lowercased, most specific first: ship method name,
@@ -133,6 +243,12 @@ fn as_u64(v: Option<&Value>) -> Option<u64> {
 }
 
 /// TikTok `sku_id` → units this fulfillment ships, from its lines and the sales order's.
+///
+/// Lines that are not TikTok units are left out (logged, not fatal): a line without
+/// `orderLine` (kit or assembly member lines NetSuite adds under their parent) and a line of
+/// a sales order line without `custcol_tiktok_sku_id` (a fulfillable shipping or other-charge
+/// item added in NetSuite). An error only for what cannot be shipped right: a line pointing
+/// at no sales order line, or a fractional quantity.
 pub fn wanted_units(
     f: &ItemFulfillment,
     sales_order: &Value,
@@ -146,10 +262,12 @@ pub fn wanted_units(
     let mut wanted = BTreeMap::new();
     for line in f.lines.iter().filter(|l| l.quantity > 0.0) {
         let Some(order_line) = line.order_line else {
-            return Err(format!(
-                "item fulfillment {} has a line without orderLine",
-                f.id
-            ));
+            tracing::info!(
+                fulfillment_id = f.id,
+                line = line.line,
+                "item fulfillment line without orderLine (kit or assembly member?) left out"
+            );
+            continue;
         };
         let Some(so_line) = so_lines
             .iter()
@@ -164,9 +282,12 @@ pub fn wanted_units(
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
             Some(Value::Number(n)) => n.to_string(),
             _ => {
-                return Err(format!(
-                    "sales order line {order_line} has no {SKU_ID_COLUMN}: not a TikTok line"
-                ))
+                tracing::info!(
+                    fulfillment_id = f.id,
+                    order_line,
+                    "item fulfillment line of a sales order line without {SKU_ID_COLUMN} (not a TikTok unit) left out"
+                );
+                continue;
             }
         };
         if line.quantity.fract() != 0.0 {
@@ -190,6 +311,11 @@ pub struct ShipPlan {
     pub ship_packages: Vec<(String, Vec<String>)>,
     /// Units in no package: one Mark Package As Shipped.
     pub mark_shipped: Vec<String>,
+    /// Units in TikTok-made packages not shipped yet that the wanted units cover only in
+    /// part (`sku_id` → count): they wait for the order's next fulfillment.
+    pub waiting: BTreeMap<String, u32>,
+    /// Those packages.
+    pub waiting_packages: Vec<String>,
     /// Units NetSuite shipped that TikTok has no unshipped line item for (`sku_id` → count).
     pub missing: BTreeMap<String, u32>,
 }
@@ -207,7 +333,7 @@ fn cancelled(li: &crate::tiktok::models::LineItem) -> bool {
 /// Picks TikTok line items for `wanted` units: first those already shipped under
 /// `tracking_number`, then whole TikTok-made packages not shipped yet whose units are all
 /// wanted, then units in no package. A TikTok package only ships whole, so a package this
-/// fulfillment covers only in part is left alone and its units count as missing.
+/// fulfillment covers only in part is left alone and its units wait (`waiting`).
 pub fn plan(order: &Order, wanted: &BTreeMap<String, u32>, tracking_number: &str) -> ShipPlan {
     let mut need = wanted.clone();
     let mut out = ShipPlan::default();
@@ -270,6 +396,23 @@ pub fn plan(order: &Order, wanted: &BTreeMap<String, u32>, tracking_number: &str
             }
         }
     }
+    // 4. Units left that sit in a TikTok package not shipped yet: it is covered in part.
+    for (pid, items) in &packages {
+        if shipped_with(items).is_some() || out.ship_packages.iter().any(|(p, _)| p == pid) {
+            continue;
+        }
+        let mut here = false;
+        for l in items {
+            if let Some(left) = need.get_mut(&l.sku_id).filter(|n| **n > 0) {
+                *left -= 1;
+                *out.waiting.entry(l.sku_id.clone()).or_insert(0) += 1;
+                here = true;
+            }
+        }
+        if here {
+            out.waiting_packages.push(pid.to_string());
+        }
+    }
     out.missing = need.into_iter().filter(|(_, n)| *n > 0).collect();
     out
 }
@@ -316,7 +459,9 @@ pub async fn run(ctx: &JobContext, fulfillment_id: &str, event: &str) -> Result<
             source.id
         )));
     };
-    // Two fulfillments of one order pick from the same unshipped units: one at a time.
+    // Two fulfillments of one order pick from the same unshipped units: one at a time. Jobs
+    // that carry the sales order id already wait for each other on the worker's entity lock
+    // (deferred, no attempt used); this lock covers jobs queued without it.
     let lock = format!("fulfillment-order:{order_id}");
     let owner = format!("{fulfillment_id}:{}", uuid::Uuid::new_v4().simple());
     if !ctx.state.try_lock(&lock, &owner, ORDER_LOCK_TTL).await? {
@@ -464,6 +609,14 @@ async fn push(
             "order {order_id} is fulfilled by TikTok (FBT); the bridge never ships it"
         )));
     }
+    if order.shipping_type.as_deref() == Some(SHIPPING_TYPE_TIKTOK) {
+        // TikTok's label: TikTok issues the tracking number and the carrier collects the
+        // parcel; seller tracking (`self_shipment`, Mark Package As Shipped) is only for
+        // `SELLER` shipping (reference §6). Arranging the label is done in Seller Center.
+        return Ok(Outcome::Skipped(format!(
+            "order {order_id} ships on a TikTok shipping label (shipping_type TIKTOK); the bridge does not push seller tracking for item fulfillment {fid}"
+        )));
+    }
     match order.status {
         // UNPAID cannot really have a sales order; if it does, it waits like a hold.
         OrderStatus::OnHold | OrderStatus::Unpaid => {
@@ -505,22 +658,40 @@ async fn push(
         String::new()
     };
 
-    if let Some(mut pushed) = previous {
-        return update_tracking(ctx, fid, order_id, &mut pushed, &tracking).await;
+    let mut carry = load_carry(ctx.state.as_ref(), order_id).await?;
+    let waiting_before = carry.contains(fid);
+    let previous = match previous {
+        Some(mut pushed) if !waiting_before => {
+            return update_tracking(ctx, fid, order_id, &mut pushed, &tracking).await;
+        }
+        // Pushed in part and still waiting: what it pushed gets the current tracking too.
+        Some(mut pushed) => {
+            update_tracking(ctx, fid, order_id, &mut pushed, &tracking).await?;
+            Some(pushed)
+        }
+        None => None,
+    };
+    if !waiting_before {
+        let wanted = wanted_units(f, sales_order).map_err(JobError::Permanent)?;
+        if wanted.is_empty() {
+            return Ok(Outcome::Skipped(format!(
+                "item fulfillment {fid} ships no TikTok units (no line of a TikTok sales order line)"
+            )));
+        }
+        carry.fulfillments.push(CarriedFulfillment {
+            fulfillment_id: fid.to_string(),
+            units: wanted,
+        });
     }
-
-    let wanted = wanted_units(f, sales_order).map_err(JobError::Permanent)?;
-    let plan = plan(&order, &wanted, &tracking.tracking_number);
-    if plan.is_empty() {
-        return Ok(Outcome::Skipped(format!(
-            "no unshipped TikTok line items of order {order_id} match item fulfillment {fid} (already shipped elsewhere?)"
-        )));
-    }
-    let mut pushed = PushedFulfillment {
+    let carried_others = carry.fulfillments.len() - 1;
+    let plan = plan(&order, &carry.total(), &tracking.tracking_number);
+    let mut pushed = previous.unwrap_or_else(|| PushedFulfillment {
         order_id: order_id.to_string(),
         packages: Vec::new(),
         pushed_at_ms: crate::queue::now_ms(),
-    };
+        settled_by: Vec::new(),
+    });
+    let pushed_before = pushed.packages.len();
     let package = |package_id: &str, ids: &[String]| PushedPackage {
         package_id: package_id.to_string(),
         order_line_item_ids: ids.to_vec(),
@@ -567,7 +738,50 @@ async fn push(
         shipment(ctx, order_id, fid, "mark_shipped", &p).await;
         pushed.packages.push(p);
     }
-    save(ctx, fid, &pushed).await?;
+
+    // Who still waits for the rest of a package. Records first, the carry last: a crash in
+    // between reruns with the same carry, and the packages shipped now are adopted then.
+    let settled = carry.settle(&plan.waiting);
+    let self_waiting = carry
+        .fulfillments
+        .iter()
+        .find(|c| c.fulfillment_id == fid)
+        .map(|c| c.units.clone());
+    let others: Vec<&String> = settled.iter().filter(|id| *id != fid).collect();
+    for other in &others {
+        mark_settled(ctx, other, order_id, fid).await?;
+    }
+    // A fresh fulfillment that shipped nothing keeps no record: a rerun plans again.
+    if pushed.packages.len() > pushed_before || (self_waiting.is_none() && waiting_before) {
+        save(ctx, fid, &pushed).await?;
+    }
+    if carry.fulfillments.is_empty() {
+        ctx.state.delete(&carry_key(order_id)).await?;
+    } else {
+        let value = serde_json::to_string(&carry)
+            .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
+        ctx.state.set(&carry_key(order_id), &value, None).await?;
+    }
+
+    if let Some(units) = self_waiting {
+        tracing::info!(
+            order_id,
+            fulfillment_id = fid,
+            packages = ?plan.waiting_packages,
+            "item fulfillment covers part of a TikTok package; waiting for the rest"
+        );
+        return Ok(Outcome::Parked(ParkReason::FulfillmentIncomplete {
+            order_id: order_id.to_string(),
+            fulfillment_id: fid.to_string(),
+            package_ids: plan.waiting_packages.clone(),
+            units,
+        }));
+    }
+    if plan.is_empty() {
+        return Ok(Outcome::Skipped(format!(
+            "no unshipped TikTok line items of order {order_id} match item fulfillment {fid} (already shipped elsewhere?)"
+        )));
+    }
     let missing = if plan.missing.is_empty() {
         String::new()
     } else {
@@ -576,15 +790,51 @@ async fn push(
             plan.missing
         )
     };
-    let ids: Vec<&str> = pushed
-        .packages
+    let with_others = if carried_others > 0 {
+        format!(
+            "; with units of earlier item fulfillment(s) {} that waited for the rest of a package",
+            others
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        String::new()
+    };
+    let ids: Vec<&str> = pushed.packages[pushed_before..]
         .iter()
         .map(|p| p.package_id.as_str())
         .collect();
     Ok(Outcome::Done(format!(
-        "item fulfillment {fid} shipped on TikTok order {order_id} as package(s) {}{missing}{extra}",
+        "item fulfillment {fid} shipped on TikTok order {order_id} as package(s) {}{with_others}{missing}{extra}",
         ids.join(", ")
     )))
+}
+
+/// Records that `by`'s run shipped the units fulfillment `fid` left waiting, so its parked
+/// job finishes (and a tracking edit of `fid` leaves the shared package alone).
+async fn mark_settled(
+    ctx: &JobContext,
+    fid: &str,
+    order_id: &str,
+    by: &str,
+) -> Result<(), JobError> {
+    let key = pushed_key(fid);
+    let mut rec: PushedFulfillment = match ctx.state.get(&key).await? {
+        Some(v) => serde_json::from_str(&v)
+            .map_err(|e| JobError::Permanent(format!("corrupt state at {key}: {e}")))?,
+        None => PushedFulfillment {
+            order_id: order_id.to_string(),
+            packages: Vec::new(),
+            pushed_at_ms: crate::queue::now_ms(),
+            settled_by: Vec::new(),
+        },
+    };
+    if !rec.settled_by.iter().any(|b| b == by) {
+        rec.settled_by.push(by.to_string());
+    }
+    save(ctx, fid, &rec).await
 }
 
 /// A fulfillment already pushed: send the tracking again only where it changed.
@@ -698,10 +948,105 @@ mod tests {
             vec![("900".to_string(), vec!["a1".to_string(), "b1".to_string()])]
         );
         assert!(p.mark_shipped.is_empty());
-        // Only Y wanted: package 900 also holds an X, so it is not shipped.
+        // Only Y wanted: package 900 also holds an X, so it is not shipped; Y waits for it.
         let p = plan(&o, &want(&[("Y", 1)]), "1Z");
         assert!(p.is_empty());
-        assert_eq!(p.missing, want(&[("Y", 1)]));
+        assert_eq!(p.waiting, want(&[("Y", 1)]));
+        assert_eq!(p.waiting_packages, vec!["900"]);
+        assert!(p.missing.is_empty());
+    }
+
+    #[test]
+    fn units_of_a_package_split_across_fulfillments_wait_then_ship_together() {
+        let o = order(&[
+            ("a1", "X", Some("900"), None),
+            ("b1", "Y", Some("900"), None),
+        ]);
+        let mut carry = CarriedUnits::default();
+        // First fulfillment: X only. Nothing ships; it waits.
+        carry.fulfillments.push(CarriedFulfillment {
+            fulfillment_id: "10".into(),
+            units: want(&[("X", 1)]),
+        });
+        let p = plan(&o, &carry.total(), "1Z1");
+        assert!(p.is_empty());
+        assert!(carry.settle(&p.waiting).is_empty());
+        assert!(carry.contains("10"));
+        // Second fulfillment: Y. With the carried X the package is whole and ships.
+        carry.fulfillments.push(CarriedFulfillment {
+            fulfillment_id: "11".into(),
+            units: want(&[("Y", 1)]),
+        });
+        let p = plan(&o, &carry.total(), "1Z2");
+        assert_eq!(
+            p.ship_packages,
+            vec![("900".to_string(), vec!["a1".to_string(), "b1".to_string()])]
+        );
+        assert_eq!(carry.settle(&p.waiting), vec!["10", "11"]);
+        assert!(carry.fulfillments.is_empty());
+    }
+
+    #[test]
+    fn waiting_units_belong_to_the_newest_fulfillments() {
+        let mut carry = CarriedUnits {
+            fulfillments: vec![
+                CarriedFulfillment {
+                    fulfillment_id: "1".into(),
+                    units: want(&[("X", 1)]),
+                },
+                CarriedFulfillment {
+                    fulfillment_id: "2".into(),
+                    units: want(&[("X", 1), ("Y", 2)]),
+                },
+            ],
+        };
+        assert_eq!(carry.total(), want(&[("X", 2), ("Y", 2)]));
+        let done = carry.settle(&want(&[("X", 1), ("Y", 1)]));
+        assert_eq!(done, vec!["1"]);
+        assert_eq!(
+            carry.fulfillments,
+            vec![CarriedFulfillment {
+                fulfillment_id: "2".into(),
+                units: want(&[("X", 1), ("Y", 1)]),
+            }]
+        );
+    }
+
+    #[test]
+    fn fulfillments_of_one_sales_order_share_an_entity_lock_and_old_jobs_still_decode() {
+        use crate::queue::Job;
+        let job = |fid: &str, so: Option<&str>| Job::FulfillmentPush {
+            fulfillment_id: fid.into(),
+            event: "item_fulfillment.shipped".into(),
+            sales_order_id: so.map(str::to_string),
+        };
+        assert_eq!(
+            job("1", Some("55")).entity_key(),
+            job("2", Some("55")).entity_key()
+        );
+        assert_ne!(
+            job("1", Some("55")).entity_key(),
+            job("1", Some("56")).entity_key()
+        );
+        assert_eq!(
+            job("1", None).entity_key().as_deref(),
+            Some("netsuite-fulfillment:1")
+        );
+        // A job queued by the previous version (no sales_order_id) still decodes.
+        let old: Job = serde_json::from_str(
+            r#"{"kind":"fulfillment_push","fulfillment_id":"9","event":"item_fulfillment.shipped"}"#,
+        )
+        .unwrap();
+        assert_eq!(old, job("9", None));
+        let v = serde_json::to_value(job("9", None)).unwrap();
+        assert!(v.get("sales_order_id").is_none());
+    }
+
+    #[test]
+    fn a_pushed_record_without_settled_by_still_decodes() {
+        let rec: PushedFulfillment =
+            serde_json::from_str(r#"{"order_id":"1","packages":[],"pushed_at_ms":5}"#).unwrap();
+        assert!(rec.settled_by.is_empty());
     }
 
     fn fulfillment(method: Option<(&str, &str)>, carrier: Option<&str>) -> ItemFulfillment {
@@ -785,12 +1130,40 @@ mod tests {
         f.lines = vec![line(1, 2.0), line(2, 1.0)];
         assert_eq!(wanted_units(&f, &so).unwrap(), want(&[("X", 2), ("Y", 1)]));
         f.lines = vec![line(3, 1.0)];
-        assert!(wanted_units(&f, &so)
-            .unwrap_err()
-            .contains("not a TikTok line"));
+        assert_eq!(wanted_units(&f, &so).unwrap(), want(&[]));
         f.lines = vec![line(1, 1.5)];
         assert!(wanted_units(&f, &so).is_err());
         f.lines = vec![line(9, 1.0)];
         assert!(wanted_units(&f, &so).is_err());
+    }
+
+    #[test]
+    fn kit_members_and_non_tiktok_lines_are_left_out_not_fatal() {
+        let so = json!({"item": {"items": [
+            {"line": 1, "custcol_tiktok_sku_id": "X", "quantity": 2},
+            {"line": 2, "item": {"id": "shipping"}, "quantity": 1}
+        ]}});
+        let mut f = fulfillment(None, None);
+        f.lines = vec![
+            FulfillmentLine {
+                order_line: Some(1),
+                quantity: 2.0,
+                ..Default::default()
+            },
+            // A kit member line: no orderLine of its own.
+            FulfillmentLine {
+                line: Some(5),
+                order_line: None,
+                quantity: 4.0,
+                ..Default::default()
+            },
+            // A fulfillable other-charge item: its sales order line has no sku id.
+            FulfillmentLine {
+                order_line: Some(2),
+                quantity: 1.0,
+                ..Default::default()
+            },
+        ];
+        assert_eq!(wanted_units(&f, &so).unwrap(), want(&[("X", 2)]));
     }
 }

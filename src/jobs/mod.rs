@@ -97,6 +97,7 @@ pub async fn run(
         Job::FulfillmentPush {
             fulfillment_id,
             event,
+            ..
         } => fulfillment::run(ctx, fulfillment_id, event).await,
         Job::Cancellation {
             shop_id,

@@ -260,7 +260,8 @@ pub struct ItemFulfillmentRef {
     /// TikTok orders; transfer orders and vendor returns have fulfillments too).
     #[serde(default, deserialize_with = "opt_id_string")]
     pub created_from: Option<String>,
-    /// `A` picked, `B` packed, `C` shipped (absent when Advanced Shipping is off).
+    /// `A` picked, `B` packed, `C` shipped (absent when Pick, Pack and Ship is off: the
+    /// fulfillment is shipped once saved, and the script sends `item_fulfillment.shipped`).
     #[serde(default)]
     pub ship_status: Option<String>,
     #[serde(default)]
@@ -270,8 +271,12 @@ pub struct ItemFulfillmentRef {
 }
 
 impl ItemFulfillmentRef {
+    /// Shipped: status `C`, or no status (accounts without Pick, Pack and Ship), as the
+    /// script and `ItemFulfillment::is_shipped` read it.
     pub fn is_shipped(&self) -> bool {
-        self.ship_status.as_deref() == Some("C")
+        self.ship_status
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty() || s == "C")
     }
 }
 

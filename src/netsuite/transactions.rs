@@ -82,7 +82,8 @@ pub struct ItemFulfillment {
     pub external_id: Option<String>,
     /// The sales order it was transformed from.
     pub created_from: Option<RecordRef>,
-    /// `A` picked, `B` packed, `C` shipped (letters unconfirmed, reference §4.4).
+    /// `A` picked, `B` packed, `C` shipped (letters unconfirmed, reference §4.4). Absent
+    /// on accounts without Pick, Pack and Ship, where a saved fulfillment is a shipped one.
     pub ship_status: Option<String>,
     pub ship_method: Option<RecordRef>,
     pub ship_carrier: Option<RecordRef>,
@@ -103,8 +104,14 @@ impl ItemFulfillment {
         out
     }
 
+    /// Shipped (`C`), or no status at all: without Pick, Pack and Ship NetSuite has no
+    /// picked/packed stages, and the callout script sends `item_fulfillment.shipped` for such
+    /// a fulfillment (`tnb_ue_item_fulfillment.js`); both sides agree on this.
     pub fn is_shipped(&self) -> bool {
-        self.ship_status.as_deref() == Some("C")
+        match self.ship_status.as_deref().map(str::trim) {
+            None | Some("") => true,
+            Some(s) => s == "C",
+        }
     }
 
     /// Reads the REST record. Packages come from `package` and the carrier-specific
@@ -391,6 +398,22 @@ mod tests {
         assert_eq!(f.lines[0].order_line, Some(2));
         assert_eq!(f.lines[0].item.as_ref().unwrap().id, "98");
         assert_eq!(f.tracking_numbers(), vec!["1Z999", "1Z888"]);
+    }
+
+    #[test]
+    fn a_fulfillment_without_ship_status_counts_as_shipped() {
+        let with = |status: Value| {
+            let mut r = json!({"id": "1"});
+            if !status.is_null() {
+                r["shipStatus"] = status;
+            }
+            ItemFulfillment::from_record(&r).unwrap().is_shipped()
+        };
+        // Accounts without Pick, Pack and Ship: no status, and the script says "shipped".
+        assert!(with(Value::Null));
+        assert!(with(json!({"id": "C"})));
+        assert!(!with(json!({"id": "A"})));
+        assert!(!with(json!({"id": "B", "refName": "Packed"})));
     }
 
     #[test]

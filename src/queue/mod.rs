@@ -39,6 +39,11 @@ pub enum Job {
         fulfillment_id: String,
         /// The callout event that caused the job (`item_fulfillment.shipped`, ...).
         event: String,
+        /// Internal id of the sales order the fulfillment came from (the callout's
+        /// `created_from`), when known: fulfillments of one order then share one entity lock
+        /// and wait for each other without using up retries. Absent on jobs queued before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sales_order_id: Option<String>,
     },
     /// O2: a TikTok cancellation (topic 11, or an order seen as CANCELLED).
     Cancellation {
@@ -85,6 +90,10 @@ impl Job {
             Job::OrderSync { order_id, .. } | Job::Cancellation { order_id, .. } => {
                 Some(format!("tiktok-order:{order_id}"))
             }
+            Job::FulfillmentPush {
+                sales_order_id: Some(so),
+                ..
+            } => Some(format!("netsuite-sales-order:{so}")),
             Job::FulfillmentPush { fulfillment_id, .. } => {
                 Some(format!("netsuite-fulfillment:{fulfillment_id}"))
             }

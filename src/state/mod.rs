@@ -37,6 +37,19 @@ pub enum ParkReason {
         order_id: String,
         recheck_at_ms: i64,
     },
+    /// F1: the fulfillment ships only part of a package TikTok made (packages ship whole);
+    /// its units wait (state `fulfillment-carry:<order_id>`) for the order's next
+    /// fulfillment, whose run ships the package. Released once that has happened.
+    FulfillmentIncomplete {
+        order_id: String,
+        fulfillment_id: String,
+        /// The TikTok packages waiting for more units.
+        #[serde(default)]
+        package_ids: Vec<String>,
+        /// Units of this fulfillment not on TikTok yet (`sku_id` → count).
+        #[serde(default)]
+        units: std::collections::BTreeMap<String, u32>,
+    },
 }
 
 impl ParkReason {
@@ -46,6 +59,7 @@ impl ParkReason {
             ParkReason::ShopDeauthorized { .. } => "shop_deauthorized",
             ParkReason::UnknownCarrier { .. } => "unknown_carrier",
             ParkReason::OrderOnHold { .. } => "order_on_hold",
+            ParkReason::FulfillmentIncomplete { .. } => "fulfillment_incomplete",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! one SuiteQL query for all parked orders, and jobs whose SKUs now all exist are queued.
 //! Fulfillments parked for an unknown carrier are released once `CARRIER_MAP` (read at
 //! start, so after a restart with new config) names another provider for the carrier;
-//! fulfillments of orders on hold are released at their recheck time.
+//! fulfillments of orders on hold are released at their recheck time; fulfillments waiting
+//! for the rest of a TikTok package once a later fulfillment has shipped it.
 
 use crate::netsuite::client::NetSuiteClient;
 use crate::queue::{Job, JobEnvelope, JobQueue, SyncTrigger};
@@ -78,6 +79,18 @@ impl Unparker {
                 ),
                 ParkReason::OrderOnHold { recheck_at_ms, .. } => {
                     crate::queue::now_ms() >= *recheck_at_ms
+                }
+                ParkReason::FulfillmentIncomplete {
+                    order_id,
+                    fulfillment_id,
+                    ..
+                } => {
+                    !crate::jobs::fulfillment::still_waiting(
+                        self.state.as_ref(),
+                        order_id,
+                        fulfillment_id,
+                    )
+                    .await?
                 }
             };
             if !ready {

@@ -102,7 +102,8 @@ impl NetSuiteSandbox {
     /// The callout the item fulfillment script sends for fulfillment `id` as it is now.
     pub fn item_fulfillment_callout(&self, event_type: &str, id: &str) -> Option<SignedCallout> {
         let f = self.record("itemFulfillment", id)?;
-        let status = f["shipStatus"]["id"].as_str().unwrap_or("C").to_string();
+        // As the script: `null` when the account has no Pick, Pack and Ship status.
+        let status = f["shipStatus"]["id"].as_str().map(str::to_string);
         Some(self.callout(
             event_type,
             json!({
@@ -158,7 +159,7 @@ async fn create_fulfillment(
     if let Some(url) = req.callout_url {
         let shipped = sb
             .record("itemFulfillment", &id)
-            .is_some_and(|f| f["shipStatus"]["id"] == "C");
+            .is_some_and(|f| f["shipStatus"]["id"].as_str().is_none_or(|s| s == "C"));
         let event = if shipped {
             callout::ITEM_FULFILLMENT_SHIPPED
         } else {

@@ -243,10 +243,9 @@ impl NetSuiteSandbox {
         if let Some(entity) = source.body.get("entity") {
             body.entry("entity").or_insert(entity.clone());
         }
-        if to == RecordKind::ItemFulfillment {
-            // Accounts without pick/pack/ship default new fulfillments to Shipped.
-            body.entry("shipStatus").or_insert(json!({ "id": "C" }));
-        }
+        // No default `shipStatus`: an account without Pick, Pack and Ship has no such field
+        // on its fulfillments (they are shipped once saved), so a transform body without it
+        // makes a fulfillment without it, as there.
         if to == RecordKind::ItemFulfillment {
             // NetSuite keeps a read-only `quantityFulfilled` on each sales order line; the
             // cancellation flow reads it to leave fulfilled orders alone.

@@ -83,7 +83,8 @@ impl Default for SampleOrderOptions {
             user_id: "7494062235146273045".into(),
             warehouse_id: "7068517275539719942".into(),
             fulfillment_type: "FULFILLMENT_BY_SELLER".into(),
-            shipping_type: "TIKTOK".into(),
+            // The seller's own carrier: the orders F1 pushes NetSuite tracking for.
+            shipping_type: "SELLER".into(),
             create_time: None,
             recipient_address: sample_address(),
         }

@@ -467,6 +467,16 @@ fn shippable(order: &Value) -> Result<(), Reject> {
             "The order is fulfilled by TikTok and cannot be shipped by the seller",
         )));
     }
+    // `shipping_type` TIKTOK: the package travels on TikTok's label, whose tracking TikTok
+    // issues (reference §6: "TIKTOK (label) or SELLER (own carrier)"); seller tracking
+    // (`self_shipment`, Mark Package As Shipped) is for SELLER shipping. The reference names
+    // no error code for this case: the sandbox answers with its not-shippable code.
+    if text(order, "shipping_type") == "TIKTOK" {
+        return Err(Box::new(refuse(
+            CODE_ORDER_NOT_SHIPPABLE,
+            "The order ships with a TikTok shipping label; seller tracking is not accepted",
+        )));
+    }
     match text(order, "status") {
         "AWAITING_SHIPMENT" | "PARTIALLY_SHIPPING" | "AWAITING_COLLECTION" => Ok(()),
         other => Err(Box::new(refuse(
