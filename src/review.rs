@@ -52,13 +52,18 @@ fn encode(flag: &ReviewFlag) -> String {
 }
 
 /// Stores the flag unless one with its id exists; true when it is new.
+///
+/// Crash-safe without a transaction: the id goes on the index first, then the flag is
+/// stored. A crash in between leaves an id with no flag, which `list` skips and the
+/// job's rerun completes (the index is deduplicated on read). Storing first would leave a
+/// flag no listing ever shows, and a rerun would find it and stop.
 pub async fn raise(state: &dyn StateStore, flag: &ReviewFlag) -> Result<bool, StateError> {
     let key = flag_key(&flag.id);
     if state.get(&key).await?.is_some() {
         return Ok(false);
     }
-    state.set(&key, &encode(flag), None).await?;
     state.list_push(INDEX_KEY, &flag.id, INDEX_MAX).await?;
+    state.set(&key, &encode(flag), None).await?;
     Ok(true)
 }
 

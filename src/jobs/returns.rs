@@ -12,6 +12,7 @@ use super::{JobContext, JobError, Outcome};
 use crate::config::{RefundRecord, ReturnsConfig};
 use crate::netsuite::lines::Transaction;
 use crate::netsuite::transactions::LinePatch;
+use crate::state::ParkReason;
 use crate::tiktok::fulfillment::{ReturnOrder, ReturnSearch};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -83,9 +84,12 @@ const APPROVED: &[&str] = &[
 
 /// Pure: the records `ret` calls for. The reference (§2.4) lists the statuses but not
 /// their meaning; read as TikTok's seller guide describes them:
-/// - `RETURN_OR_REFUND_REQUEST_COMPLETE` is the end of a successful request: the refund
-///   is paid and, for a return-and-refund, the seller accepted the received package (there
-///   is no separate "received" status), so it also triggers the item receipt.
+/// - `RETURN_OR_REFUND_REQUEST_SUCCESS` and `…_COMPLETE` end a successful request
+///   (`after_sale::request_succeeded`, the reading O2 shares for cancellations: the
+///   reference does not say how the two differ and a request may stop at either): the
+///   refund is granted and, for a return-and-refund, the seller accepted the received
+///   package (there is no separate "received" status), so it also triggers the item
+///   receipt.
 /// - A return-and-refund is approved from `AWAITING_BUYER_SHIP` on: the return
 ///   authorization is written then, so the warehouse expects the goods.
 /// - Pending requests and replacements write nothing; a request cancelled or rejected
@@ -94,7 +98,7 @@ const APPROVED: &[&str] = &[
 ///   authorization only when configured.
 pub fn plan(ret: &ReturnOrder, cfg: &ReturnsConfig) -> ReturnPlan {
     let status = ret.return_status.as_str();
-    let complete = status == "RETURN_OR_REFUND_REQUEST_COMPLETE";
+    let complete = status.starts_with("RETURN_OR_REFUND_") && after_sale::request_succeeded(status);
     let ended = ENDED_WITHOUT_RETURN.contains(&status);
     match ret.return_type.as_str() {
         "REFUND" => ReturnPlan {
@@ -190,7 +194,14 @@ pub async fn run(
     }
 
     let Some(so_id) = after_sale::sales_order_id(ctx, order_id).await? else {
-        // Retried with backoff: O1 imports the order, or the job dead-letters visibly.
+        if after_sale::order_parked(ctx, order_id).await? {
+            // O1 waits (an unknown SKU): so does the return, parked rather than failed,
+            // until the unpark sweep sees the sales order written.
+            return Ok(Outcome::Parked(ParkReason::AwaitingSalesOrder {
+                order_id: order_id.to_string(),
+            }));
+        }
+        // O1 is on its way (its job queued or running): retried with backoff.
         return Err(JobError::Transient(format!(
             "order {order_id} has no sales order yet; return {return_id} waits for it"
         )));
@@ -492,6 +503,9 @@ mod tests {
                 ..ReturnPlan::default()
             }
         );
+        // A refund that stops at SUCCESS is refunded too (finding 9).
+        let success = ret("REFUND", "RETURN_OR_REFUND_REQUEST_SUCCESS", &[]);
+        assert_eq!(plan(&success, &cfg), plan(&done, &cfg));
         let with_ra = ReturnsConfig {
             refund_only_authorization: true,
             ..ReturnsConfig::default()
@@ -521,6 +535,10 @@ mod tests {
                 refund: true,
                 close_authorization: false,
             }
+        );
+        assert_eq!(
+            p("RETURN_OR_REFUND_REQUEST_SUCCESS"),
+            p("RETURN_OR_REFUND_REQUEST_COMPLETE")
         );
         for ended in [
             "REFUND_OR_RETURN_REQUEST_REJECT",

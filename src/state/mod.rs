@@ -37,6 +37,9 @@ pub enum ParkReason {
         order_id: String,
         recheck_at_ms: i64,
     },
+    /// O3: a return of an order whose sales order does not exist because O1 parked the
+    /// order (an unknown SKU). Released once O1 wrote the sales order (`so:<order_id>`).
+    AwaitingSalesOrder { order_id: String },
 }
 
 impl ParkReason {
@@ -46,6 +49,7 @@ impl ParkReason {
             ParkReason::ShopDeauthorized { .. } => "shop_deauthorized",
             ParkReason::UnknownCarrier { .. } => "unknown_carrier",
             ParkReason::OrderOnHold { .. } => "order_on_hold",
+            ParkReason::AwaitingSalesOrder { .. } => "awaiting_sales_order",
         }
     }
 }

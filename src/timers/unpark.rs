@@ -2,7 +2,8 @@
 //! one SuiteQL query for all parked orders, and jobs whose SKUs now all exist are queued.
 //! Fulfillments parked for an unknown carrier are released once `CARRIER_MAP` (read at
 //! start, so after a restart with new config) names another provider for the carrier;
-//! fulfillments of orders on hold are released at their recheck time.
+//! fulfillments of orders on hold are released at their recheck time; returns waiting for
+//! their order's sales order once O1 recorded writing it.
 
 use crate::netsuite::client::NetSuiteClient;
 use crate::queue::{Job, JobEnvelope, JobQueue, SyncTrigger};
@@ -79,6 +80,11 @@ impl Unparker {
                 ParkReason::OrderOnHold { recheck_at_ms, .. } => {
                     crate::queue::now_ms() >= *recheck_at_ms
                 }
+                ParkReason::AwaitingSalesOrder { order_id } => self
+                    .state
+                    .get(&crate::jobs::order_sync::written_key(order_id))
+                    .await?
+                    .is_some(),
             };
             if !ready {
                 continue;
