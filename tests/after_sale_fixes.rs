@@ -483,3 +483,42 @@ async fn a_return_of_a_parked_order_parks_until_its_sales_order_exists() {
     b.shutdown().await;
     h.cleanup().await;
 }
+
+/// Finding 8: a credit memo made from the returned lines at their sold rate that does not
+/// match TikTok's refund (a seller discount, tax) is flagged for review, once.
+#[tokio::test]
+async fn a_credit_memo_differing_from_tiktoks_refund_is_flagged_for_review() {
+    let h = Harness::new().await;
+    let b = h.start(&[]).await;
+    let oid = "576486316948494009";
+    let rid = "4035318504086609009";
+    h.order(oid, &[tshirt(), cap()]);
+    imported(&h, &b, oid).await;
+    h.sandbox
+        .tiktok
+        .add_return(json!({
+            "return_id": rid, "order_id": oid, "return_type": "REFUND",
+            "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
+            "refund_amount": {"currency": "USD", "refund_total": "10.00"},
+            "return_line_items": [{"order_line_item_id": format!("{oid}004")}],
+        }))
+        .unwrap();
+    assert_eq!(h.webhook(&b, 12, oid).await, 200);
+    drained(&b).await;
+    assert_eq!(h.webhook(&b, 12, oid).await, 200);
+    drained(&b).await;
+    assert_eq!(h.sandbox.netsuite.records_of("creditMemo").len(), 1);
+    let (_, v) = admin(&b, Method::GET, "/admin/review").await;
+    let flags = v["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{v:#}");
+    assert_eq!(flags[0]["id"], format!("refund:{oid}:{rid}").as_str());
+    assert_eq!(flags[0]["reason"], "refund_amount_mismatch");
+    let detail = flags[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("12.5") && detail.contains("10.00"),
+        "{detail}"
+    );
+    assert_eq!(b.metrics.after_sale.flag_count("refund_amount_mismatch"), 1);
+    b.shutdown().await;
+    h.cleanup().await;
+}

@@ -12,6 +12,7 @@ use super::{JobContext, JobError, Outcome};
 use crate::config::{RefundRecord, ReturnsConfig};
 use crate::netsuite::lines::Transaction;
 use crate::netsuite::transactions::LinePatch;
+use crate::review::{self, ReviewFlag};
 use crate::state::ParkReason;
 use crate::tiktok::fulfillment::{ReturnOrder, ReturnSearch};
 use rust_decimal::Decimal;
@@ -326,6 +327,12 @@ pub async fn run(
             }
         };
         after_sale::wrote(ctx, order_id, record, &eid, &id).await;
+        if cfg.refund_record == RefundRecord::CreditMemo {
+            let memo_total = lines_total(&so, &lines);
+            if let Some(detail) = refund_mismatch(memo_total, refund_total, &ret) {
+                flag_refund_mismatch(ctx, order_id, return_id, &id, detail).await?;
+            }
+        }
         written.refund_id = Some(id);
         save(ctx, &key, &written).await?;
         done.push(if cfg.refund_record == RefundRecord::CreditMemo {
@@ -392,6 +399,62 @@ async fn save(ctx: &JobContext, key: &str, written: &WrittenReturn) -> Result<()
     ctx.state
         .set(key, &raw, Some(after_sale::STATE_TTL))
         .await?;
+    Ok(())
+}
+
+/// Review reason (and metric label) for a credit memo whose total differs from TikTok's.
+pub const REVIEW_REFUND_MISMATCH: &str = "refund_amount_mismatch";
+
+/// Pure: why the credit memo (the returned lines at the rates they were sold at) does not
+/// match TikTok's `refund_total`, if it does not. Seller discounts, tax and shipping sit on
+/// their own sales order lines, so a memo made from the product lines can differ from what
+/// TikTok refunded; the bridge does not guess how to split them and leaves the memo for a
+/// person. No `refund_total` (the reference does not document `refund_amount`): no check.
+pub fn refund_mismatch(
+    memo_total: Decimal,
+    refund_total: Option<Decimal>,
+    ret: &ReturnOrder,
+) -> Option<String> {
+    let refunded = refund_total?;
+    (refunded != memo_total).then(|| {
+        let currency = ret
+            .refund_amount
+            .as_ref()
+            .map(|a| a.currency.as_str())
+            .unwrap_or("");
+        format!(
+            "credit memo for return {} totals {memo_total} at the sold rates, TikTok refunded {refunded} {currency}; adjust the memo (discounts, tax, shipping)",
+            ret.return_id
+        )
+    })
+}
+
+async fn flag_refund_mismatch(
+    ctx: &JobContext,
+    order_id: &str,
+    return_id: &str,
+    memo_id: &str,
+    detail: String,
+) -> Result<(), JobError> {
+    let flag = ReviewFlag {
+        id: format!("refund:{order_id}:{return_id}"),
+        reason: REVIEW_REFUND_MISMATCH.into(),
+        order_id: order_id.to_string(),
+        sales_order_id: None,
+        detail: format!("{detail} (credit memo {memo_id})"),
+        flagged_at_ms: crate::queue::now_ms(),
+        dismissed_at_ms: None,
+        dismissed_note: None,
+    };
+    if review::raise(ctx.state.as_ref(), &flag).await? {
+        ctx.metrics.after_sale.flagged(REVIEW_REFUND_MISMATCH);
+        tracing::warn!(
+            order_id,
+            return_id,
+            credit_memo_id = memo_id,
+            "credit memo total differs from TikTok's refund; flagged for review"
+        );
+    }
     Ok(())
 }
 
@@ -600,5 +663,14 @@ mod tests {
             lines_for_units(&so, &BTreeMap::new()),
             vec![(1, dec!(2)), (2, dec!(1))]
         );
+    }
+
+    #[test]
+    fn a_credit_memo_differing_from_tiktoks_refund_is_reported() {
+        let r = ret("REFUND", "RETURN_OR_REFUND_REQUEST_COMPLETE", &[]);
+        assert_eq!(refund_mismatch(dec!(19.99), Some(dec!(19.99)), &r), None);
+        assert_eq!(refund_mismatch(dec!(19.99), None, &r), None);
+        let why = refund_mismatch(dec!(19.99), Some(dec!(17.49)), &r).unwrap();
+        assert!(why.contains("19.99") && why.contains("17.49"), "{why}");
     }
 }
