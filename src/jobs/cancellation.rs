@@ -1,7 +1,8 @@
 //! O2: TikTok cancellations close the cancelled lines of the NetSuite sales order. A full
 //! cancel closes every line; a partial one lowers (or closes) the lines of the cancelled
-//! SKUs. A cancel before import leaves a tombstone so no sales order is written later; a
-//! cancel of an order NetSuite already fulfilled changes nothing and raises a review flag.
+//! SKUs. A full cancel before import leaves a tombstone so no sales order is written later;
+//! units NetSuite already fulfilled are never taken back: the unfulfilled rest is cut and
+//! the case flagged for review.
 //!
 //! Which units are cancelled is a pure function of the order and its cancellations
 //! (`plan`), and what to change on the sales order a pure function of that plan and the
