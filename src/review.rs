@@ -52,13 +52,18 @@ fn encode(flag: &ReviewFlag) -> String {
 }
 
 /// Stores the flag unless one with its id exists; true when it is new.
+///
+/// Crash-safe without a transaction: the id goes on the index first, then the flag is
+/// stored. A crash in between leaves an id with no flag, which `list` skips and the
+/// job's rerun completes (the index is deduplicated on read). Storing first would leave a
+/// flag no listing ever shows, and a rerun would find it and stop.
 pub async fn raise(state: &dyn StateStore, flag: &ReviewFlag) -> Result<bool, StateError> {
     let key = flag_key(&flag.id);
     if state.get(&key).await?.is_some() {
         return Ok(false);
     }
-    state.set(&key, &encode(flag), None).await?;
     state.list_push(INDEX_KEY, &flag.id, INDEX_MAX).await?;
+    state.set(&key, &encode(flag), None).await?;
     Ok(true)
 }
 
@@ -106,4 +111,100 @@ pub async fn dismiss(
         state.set(&flag_key(id), &encode(&flag), None).await?;
     }
     Ok(Some(flag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::sqlite::SqliteState;
+    use crate::state::ParkedJob;
+    use async_trait::async_trait;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    /// A store whose next `set` or `list_push` fails once (a crash or outage between two
+    /// writes).
+    struct FailingSet {
+        inner: SqliteState,
+        fail_next_set: AtomicBool,
+        fail_next_push: AtomicBool,
+    }
+
+    #[async_trait]
+    impl StateStore for FailingSet {
+        async fn try_lock(&self, k: &str, o: &str, t: Duration) -> Result<bool, StateError> {
+            self.inner.try_lock(k, o, t).await
+        }
+        async fn unlock(&self, k: &str, o: &str) -> Result<(), StateError> {
+            self.inner.unlock(k, o).await
+        }
+        async fn get(&self, k: &str) -> Result<Option<String>, StateError> {
+            self.inner.get(k).await
+        }
+        async fn set(&self, k: &str, v: &str, t: Option<Duration>) -> Result<(), StateError> {
+            if self.fail_next_set.swap(false, Ordering::SeqCst) {
+                return Err(StateError::Unavailable("injected".into()));
+            }
+            self.inner.set(k, v, t).await
+        }
+        async fn delete(&self, k: &str) -> Result<(), StateError> {
+            self.inner.delete(k).await
+        }
+        async fn get_many(&self, k: &[String]) -> Result<Vec<Option<String>>, StateError> {
+            self.inner.get_many(k).await
+        }
+        async fn list_push(&self, k: &str, e: &str, m: usize) -> Result<(), StateError> {
+            if self.fail_next_push.swap(false, Ordering::SeqCst) {
+                return Err(StateError::Unavailable("injected".into()));
+            }
+            self.inner.list_push(k, e, m).await
+        }
+        async fn list_range(&self, k: &str) -> Result<Vec<String>, StateError> {
+            self.inner.list_range(k).await
+        }
+        async fn park(&self, p: &ParkedJob) -> Result<(), StateError> {
+            self.inner.park(p).await
+        }
+        async fn parked(&self) -> Result<Vec<ParkedJob>, StateError> {
+            self.inner.parked().await
+        }
+        async fn unpark(&self, id: &str) -> Result<Option<ParkedJob>, StateError> {
+            self.inner.unpark(id).await
+        }
+    }
+
+    fn flag(id: &str) -> ReviewFlag {
+        ReviewFlag {
+            id: id.into(),
+            reason: "cancel_after_fulfillment".into(),
+            order_id: "9".into(),
+            sales_order_id: None,
+            detail: "d".into(),
+            flagged_at_ms: 1,
+            dismissed_at_ms: None,
+            dismissed_note: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_raise_interrupted_between_its_writes_is_listed_once_rerun() {
+        for (fail_set, fail_push) in [(true, false), (false, true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = FailingSet {
+                inner: SqliteState::open(dir.path()).await.unwrap(),
+                fail_next_set: AtomicBool::new(fail_set),
+                fail_next_push: AtomicBool::new(fail_push),
+            };
+            assert!(raise(&store, &flag("cancellation:9:full")).await.is_err());
+            // The rerun of the job raises it for real, and it is listed exactly once.
+            assert!(raise(&store, &flag("cancellation:9:full")).await.unwrap());
+            assert!(!raise(&store, &flag("cancellation:9:full")).await.unwrap());
+            let listed = list(&store, true).await.unwrap();
+            assert_eq!(listed.len(), 1, "set fails: {fail_set}");
+            assert_eq!(listed[0].id, "cancellation:9:full");
+            // Another case on the same order is its own flag.
+            assert!(raise(&store, &flag("cancellation:9:c2")).await.unwrap());
+            assert_eq!(list(&store, false).await.unwrap().len(), 2);
+        }
+    }
 }

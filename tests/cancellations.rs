@@ -222,7 +222,7 @@ async fn cancel_after_fulfillment_is_flagged_for_review_and_touches_nothing() {
     h.sandbox.tiktok.set_status(oid, "CANCELLED");
     cancellation(&h, "4035318504086604105", oid, &[]);
     assert_eq!(h.webhook(&b, 11, oid).await, 200);
-    let flag_id = format!("cancellation:{oid}");
+    let flag_id = format!("cancellation:{oid}:full");
     eventually(WAIT, "review flag listed", || async {
         let (_, v) = admin(&b, Method::GET, "/admin/review").await;
         v["flags"].as_array().is_some_and(|f| f.len() == 1)

@@ -46,6 +46,15 @@ pub async fn sales_order_id(ctx: &JobContext, order_id: &str) -> Result<Option<S
         .await?)
 }
 
+/// True when O1's job for the order is parked (an unknown SKU): its sales order will not
+/// exist until the parking is released. Reads the parked list, which stays short; called
+/// only when a job finds no sales order.
+pub async fn order_parked(ctx: &JobContext, order_id: &str) -> Result<bool, JobError> {
+    Ok(ctx.state.parked().await?.iter().any(|p| {
+        matches!(&p.envelope.job, crate::queue::Job::OrderSync { order_id: o, .. } if o == order_id)
+    }))
+}
+
 /// Metric and order history for a record an after-sale flow wrote.
 pub async fn wrote(
     ctx: &JobContext,
@@ -95,4 +104,98 @@ pub fn lines_for_units(so: &Transaction, units: &BTreeMap<String, u32>) -> Vec<(
         }
     }
     out
+}
+
+/// True when O1 must not rewrite the sales order's `item` lines (an existing sales order,
+/// `sales_order_id`): O2 changed them (a partial cancellation was seen), or the order is
+/// shipping or shipped (TikTok status past AWAITING_SHIPMENT), or NetSuite shows a line
+/// closed or fulfilled (F1's warehouse fulfillments, F2's FBT ones, a person's edits).
+/// Replacing lines then would reopen closed lines and restore cancelled quantities until
+/// O2 cuts them again (the warehouse could pick them meanwhile), and NetSuite refuses to
+/// delete lines a fulfillment is tied to. The last check costs one GET, only on a rewrite
+/// whose mapped body changed.
+pub async fn lines_frozen(
+    ctx: &JobContext,
+    order: &Order,
+    sales_order_id: &str,
+) -> Result<bool, JobError> {
+    use crate::tiktok::models::OrderStatus;
+    if matches!(
+        order.status,
+        OrderStatus::PartiallyShipping
+            | OrderStatus::AwaitingCollection
+            | OrderStatus::InTransit
+            | OrderStatus::Delivered
+            | OrderStatus::Completed
+    ) {
+        return Ok(true);
+    }
+    if super::cancellation::lines_changed(ctx, &order.id).await? {
+        return Ok(true);
+    }
+    let so = ctx
+        .netsuite
+        .get_transaction("salesOrder", sales_order_id)
+        .await?;
+    Ok(so.any_fulfilled() || so.lines.iter().any(|l| l.is_closed))
+}
+
+/// The sales order body without its `item` sublist: header fields only (address, memo,
+/// status, ...), for an upsert that must leave the lines as NetSuite holds them.
+pub fn header_of<T: serde::Serialize>(body: &T) -> Result<Value, JobError> {
+    let mut v = serde_json::to_value(body)
+        .map_err(|e| JobError::Permanent(format!("cannot encode sales order: {e}")))?;
+    if let Some(m) = v.as_object_mut() {
+        m.remove("item");
+    }
+    Ok(v)
+}
+
+/// Pure: like `lines_for_units`, but only what is still unfulfilled on each line
+/// (`quantity − quantityFulfilled`), for recording a shipment NetSuite may already hold in
+/// part: NetSuite refuses to fulfil more than remains on a line.
+pub fn unfulfilled_lines_for_units(
+    so: &Transaction,
+    units: &BTreeMap<String, u32>,
+) -> Vec<(u64, Decimal)> {
+    let open = so
+        .lines
+        .iter()
+        .filter(|l| !l.is_closed && l.tiktok_sku_id.is_some())
+        .map(|l| (l, (l.quantity - l.quantity_fulfilled).max(Decimal::ZERO)))
+        .filter(|(_, left)| *left > Decimal::ZERO);
+    if units.is_empty() {
+        return open.map(|(l, left)| (l.line, left)).collect();
+    }
+    let mut out = Vec::new();
+    for (sku, count) in units {
+        let mut wanted = Decimal::from(*count);
+        for (l, left) in open
+            .clone()
+            .filter(|(l, _)| l.tiktok_sku_id.as_deref() == Some(sku))
+        {
+            if wanted <= Decimal::ZERO {
+                break;
+            }
+            let take = wanted.min(left);
+            out.push((l.line, take));
+            wanted -= take;
+        }
+    }
+    out
+}
+
+/// True once a TikTok cancellation or return/refund request went through: its
+/// `…_REQUEST_SUCCESS` or `…_REQUEST_COMPLETE` status (reference §2.4 topics 11 and 12).
+/// The reference lists both statuses without saying how they differ, and a request may
+/// stop at either, so O2 and O3 read them alike: from `SUCCESS` on the units are gone
+/// (O2) or the refund is granted (O3). PENDING, CANCEL(LED) and REJECT never count.
+pub fn request_succeeded(status: &str) -> bool {
+    matches!(
+        status,
+        "CANCELLATION_REQUEST_SUCCESS"
+            | "CANCELLATION_REQUEST_COMPLETE"
+            | "RETURN_OR_REFUND_REQUEST_SUCCESS"
+            | "RETURN_OR_REFUND_REQUEST_COMPLETE"
+    )
 }

@@ -1,7 +1,8 @@
 //! O2: TikTok cancellations close the cancelled lines of the NetSuite sales order. A full
 //! cancel closes every line; a partial one lowers (or closes) the lines of the cancelled
-//! SKUs. A cancel before import leaves a tombstone so no sales order is written later; a
-//! cancel of an order NetSuite already fulfilled changes nothing and raises a review flag.
+//! SKUs. A full cancel before import leaves a tombstone so no sales order is written later;
+//! units NetSuite already fulfilled are never taken back: the unfulfilled rest is cut and
+//! the case flagged for review.
 //!
 //! Which units are cancelled is a pure function of the order and its cancellations
 //! (`plan`), and what to change on the sales order a pure function of that plan and the
@@ -17,6 +18,7 @@ use crate::review::{self, ReviewFlag};
 use crate::tiktok::fulfillment::{Cancellation, CancellationSearch};
 use crate::tiktok::models::{Order, OrderStatus};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use serde_json::Map;
 use std::collections::{BTreeMap, HashSet};
 
@@ -53,32 +55,35 @@ pub enum CancelPlan {
     Units(BTreeMap<String, u32>),
 }
 
-/// Cancel statuses after which the units are gone. The webhook names four statuses
-/// (reference §2.4); the reference does not say how SUCCESS and COMPLETE differ, so both
-/// count, and PENDING (buyer asked, seller may refuse) and CANCELLED (withdrawn) do not.
+/// Cancel statuses after which the units are gone: `after_sale::request_succeeded`, the
+/// reading O3 shares (SUCCESS and COMPLETE count; PENDING, the buyer asked and the seller
+/// may refuse, and CANCELLED, withdrawn, do not).
 pub fn is_effective(cancel_status: &str) -> bool {
-    matches!(
-        cancel_status,
-        "CANCELLATION_REQUEST_SUCCESS" | "CANCELLATION_REQUEST_COMPLETE"
-    )
+    cancel_status.starts_with("CANCELLATION_") && after_sale::request_succeeded(cancel_status)
 }
 
-/// Pure: the units `cancellations` took out of `order`. An order TikTok reports CANCELLED
-/// is fully cancelled ("CANCELLED only when every item is cancelled", reference §5); so is
-/// an effective cancellation that names no lines, or lines covering every unit.
+/// Pure: the units `cancellations` took out of `order`. Only an order TikTok reports
+/// CANCELLED is fully cancelled ("CANCELLED only when every item is cancelled", reference
+/// §5): that is the one case that leaves the tombstone keeping O1 from importing. An
+/// effective cancellation naming no lines on an order TikTok still shows live says nothing
+/// usable (which units?) and is left out: the order's own CANCEL status webhook, or the
+/// poller, brings the full cancel once TikTok settles it. Lines covering every unit of a
+/// live order are a cancel of each unit (`Units`), which closes every line without the
+/// tombstone.
 pub fn plan(order: &Order, cancellations: &[Cancellation]) -> CancelPlan {
     if order.status == OrderStatus::Cancelled {
         return CancelPlan::Full;
     }
     let effective: Vec<&Cancellation> = cancellations
         .iter()
-        .filter(|c| c.order_id == order.id && is_effective(&c.cancel_status))
+        .filter(|c| {
+            c.order_id == order.id
+                && is_effective(&c.cancel_status)
+                && !c.cancel_line_items.is_empty()
+        })
         .collect();
     if effective.is_empty() {
         return CancelPlan::Nothing;
-    }
-    if effective.iter().any(|c| c.cancel_line_items.is_empty()) {
-        return CancelPlan::Full;
     }
     let mut gone: HashSet<&str> = HashSet::new();
     let mut units: BTreeMap<String, u32> = BTreeMap::new();
@@ -99,14 +104,7 @@ pub fn plan(order: &Order, cancellations: &[Cancellation]) -> CancelPlan {
             }
         }
     }
-    let all_gone = !order.line_items.is_empty()
-        && order
-            .line_items
-            .iter()
-            .all(|li| gone.contains(li.id.as_str()));
-    if all_gone {
-        CancelPlan::Full
-    } else if units.is_empty() {
+    if units.is_empty() {
         CancelPlan::Nothing
     } else {
         CancelPlan::Units(units)
@@ -114,42 +112,80 @@ pub fn plan(order: &Order, cancellations: &[Cancellation]) -> CancelPlan {
 }
 
 /// What the sales order needs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LineChanges {
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LineChanges {
     /// PATCH these lines (empty: already in the wanted state).
-    Patch(Vec<LinePatch>),
-    /// A line to change is already fulfilled: touch nothing, flag for review.
-    AlreadyFulfilled(String),
+    pub patches: Vec<LinePatch>,
+    /// Some cancelled units were already fulfilled: what could not be taken back, for a
+    /// person to settle (refund, return, recall the shipment).
+    pub review: Option<String>,
 }
 
-/// Pure: the PATCH that brings `so` to the plan. For `Units`, each SKU's open quantity
-/// must equal the order's units of that SKU minus the cancelled ones; the excess comes off
-/// the SKU's last lines first, a line left at zero is closed. Comparing against the target
-/// (not subtracting from what is there) is what makes a rerun a no-op.
+/// A line cut down to `quantity` (its amount follows the rate), or closed at zero.
+fn reduce(l: &crate::netsuite::lines::TransactionLine, quantity: Decimal) -> LinePatch {
+    if quantity <= Decimal::ZERO {
+        return LinePatch::close(l.line);
+    }
+    let mut fields = Map::new();
+    fields.insert("quantity".into(), number(quantity));
+    if let Some(rate) = l.rate {
+        fields.insert("amount".into(), number(rate * quantity));
+    }
+    LinePatch {
+        line: l.line,
+        fields,
+    }
+}
+
+/// Pure: the PATCH that brings `so` to the plan. Fulfilled units are never taken back
+/// (NetSuite refuses a quantity below the fulfilled one): the rest is cut and the case
+/// flagged for review.
+///
+/// - `Full`: nothing fulfilled closes every open line. Otherwise each product line is cut
+///   to its fulfilled quantity (closed when none is fulfilled, left alone when all is), so
+///   the warehouse cannot ship the rest of a cancelled order; the adjustment lines
+///   (discount, shipping, tax) stay for the person reviewing the flag, since part of the
+///   order was shipped and billed.
+/// - `Units`: each SKU's open quantity must equal the order's units of that SKU minus the
+///   cancelled ones; the excess comes off the SKU's last lines first, a line left at zero
+///   is closed. Comparing against the target (not subtracting from what is there) is what
+///   makes a rerun a no-op.
 pub fn line_changes(plan: &CancelPlan, order: &Order, so: &Transaction) -> LineChanges {
     match plan {
-        CancelPlan::Nothing => LineChanges::Patch(Vec::new()),
+        CancelPlan::Nothing => LineChanges::default(),
         CancelPlan::Full => {
-            if let Some(l) = so
-                .lines
-                .iter()
-                .find(|l| l.quantity_fulfilled > Decimal::ZERO)
-            {
-                return LineChanges::AlreadyFulfilled(format!(
-                    "TikTok cancelled the whole order, but sales order line {} is already fulfilled ({} units); nothing was closed",
-                    l.line, l.quantity_fulfilled
-                ));
+            if !so.any_fulfilled() {
+                return LineChanges {
+                    patches: so
+                        .lines
+                        .iter()
+                        .filter(|l| !l.is_closed)
+                        .map(|l| LinePatch::close(l.line))
+                        .collect(),
+                    review: None,
+                };
             }
-            LineChanges::Patch(
-                so.lines
-                    .iter()
-                    .filter(|l| !l.is_closed)
-                    .map(|l| LinePatch::close(l.line))
-                    .collect(),
-            )
+            let mut patches = Vec::new();
+            let mut shipped = Vec::new();
+            for l in so.lines.iter().filter(|l| l.tiktok_sku_id.is_some()) {
+                if l.quantity_fulfilled > Decimal::ZERO {
+                    shipped.push(format!("line {}: {}", l.line, l.quantity_fulfilled));
+                }
+                if !l.is_closed && l.quantity > l.quantity_fulfilled {
+                    patches.push(reduce(l, l.quantity_fulfilled));
+                }
+            }
+            LineChanges {
+                patches,
+                review: Some(format!(
+                    "TikTok cancelled the whole order, but units were already fulfilled ({}); the unfulfilled rest was closed, fulfilled units and the discount, shipping and tax lines were left as they are",
+                    shipped.join(", ")
+                )),
+            }
         }
         CancelPlan::Units(units) => {
             let mut patches = Vec::new();
+            let mut stuck = Vec::new();
             for (sku, cancelled) in units {
                 let ordered = order
                     .line_items
@@ -160,40 +196,86 @@ pub fn line_changes(plan: &CancelPlan, order: &Order, so: &Transaction) -> LineC
                 let lines: Vec<_> = so.lines_of_sku(sku).filter(|l| !l.is_closed).collect();
                 let open: Decimal = lines.iter().map(|l| l.quantity).sum();
                 let mut excess = open - target;
-                if excess <= Decimal::ZERO {
-                    continue;
-                }
                 for l in lines.iter().rev() {
                     if excess <= Decimal::ZERO {
                         break;
                     }
-                    if l.quantity_fulfilled > Decimal::ZERO {
-                        return LineChanges::AlreadyFulfilled(format!(
-                            "TikTok cancelled {cancelled} unit(s) of SKU {sku}, but sales order line {} is already fulfilled ({} units); nothing was changed",
-                            l.line, l.quantity_fulfilled
-                        ));
-                    }
-                    let take = excess.min(l.quantity);
-                    excess -= take;
-                    let left = l.quantity - take;
-                    if left <= Decimal::ZERO {
-                        patches.push(LinePatch::close(l.line));
-                    } else {
-                        let mut fields = Map::new();
-                        fields.insert("quantity".into(), number(left));
-                        if let Some(rate) = l.rate {
-                            fields.insert("amount".into(), number(rate * left));
-                        }
-                        patches.push(LinePatch {
-                            line: l.line,
-                            fields,
-                        });
+                    let takeable = (l.quantity - l.quantity_fulfilled).max(Decimal::ZERO);
+                    let take = excess.min(takeable);
+                    if take > Decimal::ZERO {
+                        excess -= take;
+                        patches.push(reduce(l, l.quantity - take));
                     }
                 }
+                if excess > Decimal::ZERO {
+                    stuck.push(format!("{excess} unit(s) of SKU {sku}"));
+                }
             }
-            LineChanges::Patch(patches)
+            let review = (!stuck.is_empty()).then(|| {
+                format!(
+                    "TikTok cancelled units that were already fulfilled ({}); the unfulfilled ones were taken off, the fulfilled ones were left as they are",
+                    stuck.join(", ")
+                )
+            });
+            LineChanges { patches, review }
         }
     }
+}
+
+/// Units cancelled by partial cancellations and the ids of those cancellations (state at
+/// `cancelled_units_key`; earlier deployments stored the bare map).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct CancelledUnits {
+    units: BTreeMap<String, u32>,
+    #[serde(default)]
+    cancel_ids: Vec<String>,
+}
+
+impl CancelledUnits {
+    fn parse(raw: &str) -> Option<CancelledUnits> {
+        serde_json::from_str::<CancelledUnits>(raw)
+            .ok()
+            .or_else(|| {
+                serde_json::from_str::<BTreeMap<String, u32>>(raw)
+                    .ok()
+                    .map(|units| CancelledUnits {
+                        units,
+                        cancel_ids: Vec::new(),
+                    })
+            })
+    }
+
+    /// What names the case in a review flag id: the cancel ids, else the units.
+    fn case(&self) -> String {
+        if self.cancel_ids.is_empty() {
+            self.units
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            self.cancel_ids.join(",")
+        }
+    }
+}
+
+/// The review case of a full cancel: an order is cancelled as a whole once.
+const FULL_CASE: &str = "full";
+
+/// Pure: ids of the cancellations that took units out of `order`, sorted.
+fn effective_ids(order: &Order, cancellations: &[Cancellation]) -> Vec<String> {
+    let mut ids: Vec<String> = cancellations
+        .iter()
+        .filter(|c| {
+            c.order_id == order.id
+                && is_effective(&c.cancel_status)
+                && !c.cancel_line_items.is_empty()
+        })
+        .map(|c| c.cancel_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// Topic 11: re-read the order and its cancellations, then bring the sales order in line.
@@ -219,12 +301,32 @@ pub async fn run(
         }
     }
     let plan = plan(&order, &cancellations);
-    apply(ctx, &order, &plan).await
+    if plan == CancelPlan::Nothing {
+        let unlined: Vec<&str> = cancellations
+            .iter()
+            .filter(|c| is_effective(&c.cancel_status) && c.cancel_line_items.is_empty())
+            .map(|c| c.cancel_id.as_str())
+            .collect();
+        if !unlined.is_empty() {
+            tracing::info!(
+                order_id,
+                cancel_ids = ?unlined,
+                order_status = order.status.as_str(),
+                "cancellation names no lines and TikTok still shows the order live: waiting for its CANCELLED status"
+            );
+            return Ok(Outcome::Skipped(format!(
+                "cancellation of order {order_id} names no lines and the order is {}: nothing is closed until TikTok reports it CANCELLED",
+                order.status.as_str()
+            )));
+        }
+    }
+    let cancel_ids = effective_ids(&order, &cancellations);
+    apply(ctx, &order, &plan, cancel_ids).await
 }
 
 /// An order re-read by O1 with status CANCELLED: everything goes.
 pub async fn from_order(ctx: &JobContext, order: &Order) -> Result<Outcome, JobError> {
-    apply(ctx, order, &CancelPlan::Full).await
+    apply(ctx, order, &CancelPlan::Full, Vec::new()).await
 }
 
 /// True when TikTok cancelled the whole order: O1 writes nothing for it, even from a read
@@ -233,9 +335,19 @@ pub async fn is_cancelled(ctx: &JobContext, order_id: &str) -> Result<bool, JobE
     Ok(ctx.state.get(&cancelled_key(order_id)).await?.is_some())
 }
 
-/// Called by O1 after it wrote (or found up to date) the sales order: re-applies partial
-/// cancellations seen before, so a cancel that arrived before the import, or a rewrite
-/// that reopened lines, still ends with the cancelled units off the order.
+/// True when O2 changed (or will change) the order's lines: a partial cancellation was
+/// seen. O1 then leaves the `item` sublist alone on rewrites.
+pub async fn lines_changed(ctx: &JobContext, order_id: &str) -> Result<bool, JobError> {
+    Ok(ctx
+        .state
+        .get(&cancelled_units_key(order_id))
+        .await?
+        .is_some())
+}
+
+/// Called by O1 after it wrote (or found up to date) the sales order: applies partial
+/// cancellations seen before, so a cancel that arrived before the import still ends with
+/// the cancelled units off the order.
 pub async fn sales_order_written(
     ctx: &JobContext,
     order: &Order,
@@ -244,14 +356,15 @@ pub async fn sales_order_written(
     let Some(raw) = ctx.state.get(&cancelled_units_key(&order.id)).await? else {
         return Ok(());
     };
-    let Ok(units) = serde_json::from_str::<BTreeMap<String, u32>>(&raw) else {
+    let Some(seen) = CancelledUnits::parse(&raw) else {
         return Ok(());
     };
     let so = ctx
         .netsuite
         .get_transaction("salesOrder", sales_order_id)
         .await?;
-    change_sales_order(ctx, order, &CancelPlan::Units(units), &so).await?;
+    let case = seen.case();
+    change_sales_order(ctx, order, &CancelPlan::Units(seen.units), &so, &case).await?;
     Ok(())
 }
 
@@ -273,9 +386,14 @@ async fn search(ctx: &JobContext, order_id: &str) -> Result<Vec<Cancellation>, J
     Ok(out)
 }
 
-async fn apply(ctx: &JobContext, order: &Order, plan: &CancelPlan) -> Result<Outcome, JobError> {
+async fn apply(
+    ctx: &JobContext,
+    order: &Order,
+    plan: &CancelPlan,
+    cancel_ids: Vec<String>,
+) -> Result<Outcome, JobError> {
     let order_id = order.id.as_str();
-    match plan {
+    let case = match plan {
         CancelPlan::Nothing => {
             return Ok(Outcome::Skipped(format!(
                 "no cancellation of order {order_id} has taken effect"
@@ -292,10 +410,15 @@ async fn apply(ctx: &JobContext, order: &Order, plan: &CancelPlan) -> Result<Out
             }
             ctx.state
                 .set(&cancelled_key(order_id), "1", Some(after_sale::STATE_TTL))
-                .await?
+                .await?;
+            FULL_CASE.to_string()
         }
         CancelPlan::Units(units) => {
-            let json = serde_json::to_string(units)
+            let seen = CancelledUnits {
+                units: units.clone(),
+                cancel_ids,
+            };
+            let json = serde_json::to_string(&seen)
                 .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
             ctx.state
                 .set(
@@ -303,9 +426,10 @@ async fn apply(ctx: &JobContext, order: &Order, plan: &CancelPlan) -> Result<Out
                     &json,
                     Some(after_sale::STATE_TTL),
                 )
-                .await?
+                .await?;
+            seen.case()
         }
-    }
+    };
     let Some(so_id) = after_sale::sales_order_id(ctx, order_id).await? else {
         return Ok(Outcome::Done(match plan {
             CancelPlan::Full => {
@@ -317,7 +441,7 @@ async fn apply(ctx: &JobContext, order: &Order, plan: &CancelPlan) -> Result<Out
         }));
     };
     let so = ctx.netsuite.get_transaction("salesOrder", &so_id).await?;
-    let outcome = change_sales_order(ctx, order, plan, &so).await?;
+    let outcome = change_sales_order(ctx, order, plan, &so, &case).await?;
     if *plan == CancelPlan::Full {
         ctx.state
             .set(&settled_key(order_id), &so_id, Some(after_sale::STATE_TTL))
@@ -331,60 +455,66 @@ async fn change_sales_order(
     order: &Order,
     plan: &CancelPlan,
     so: &Transaction,
+    case: &str,
 ) -> Result<Outcome, JobError> {
     let order_id = order.id.as_str();
-    match line_changes(plan, order, so) {
-        LineChanges::AlreadyFulfilled(detail) => {
-            let flag = ReviewFlag {
-                id: format!("cancellation:{order_id}"),
-                reason: REVIEW_CANCEL_AFTER_FULFILLMENT.into(),
-                order_id: order_id.to_string(),
-                sales_order_id: Some(so.id.clone()),
-                detail: detail.clone(),
-                flagged_at_ms: crate::queue::now_ms(),
-                dismissed_at_ms: None,
-                dismissed_note: None,
-            };
-            if review::raise(ctx.state.as_ref(), &flag).await? {
-                ctx.metrics
-                    .after_sale
-                    .flagged(REVIEW_CANCEL_AFTER_FULFILLMENT);
-                // The job's own history line carries the outcome; no extra event needed.
-                tracing::warn!(
-                    order_id,
-                    sales_order_id = %so.id,
-                    detail = %detail,
-                    "cancellation of an already fulfilled order flagged for review"
-                );
-            }
-            Ok(Outcome::Done(format!(
-                "sales order {} already fulfilled: cancellation flagged for review",
-                so.id
-            )))
-        }
-        LineChanges::Patch(patches) if patches.is_empty() => Ok(Outcome::Done(format!(
-            "sales order {} already reflects the cancellation",
-            so.id
-        ))),
-        LineChanges::Patch(patches) => {
-            ctx.netsuite
-                .patch_lines("salesOrder", &so.id, &patches)
-                .await?;
-            after_sale::wrote(
-                ctx,
-                order_id,
-                "salesOrder",
-                &sales_order_external_id(order_id),
-                &so.id,
-            )
-            .await;
-            Ok(Outcome::Done(format!(
-                "sales order {}: {} line(s) closed or reduced for the cancellation",
-                so.id,
-                patches.len()
-            )))
-        }
+    let changes = line_changes(plan, order, so);
+    if !changes.patches.is_empty() {
+        ctx.netsuite
+            .patch_lines("salesOrder", &so.id, &changes.patches)
+            .await?;
+        after_sale::wrote(
+            ctx,
+            order_id,
+            "salesOrder",
+            &sales_order_external_id(order_id),
+            &so.id,
+        )
+        .await;
     }
+    let changed = changes.patches.len();
+    let Some(detail) = changes.review else {
+        return Ok(Outcome::Done(if changed == 0 {
+            format!("sales order {} already reflects the cancellation", so.id)
+        } else {
+            format!(
+                "sales order {}: {changed} line(s) closed or reduced for the cancellation",
+                so.id
+            )
+        }));
+    };
+    let flag = ReviewFlag {
+        id: review_flag_id(order_id, case),
+        reason: REVIEW_CANCEL_AFTER_FULFILLMENT.into(),
+        order_id: order_id.to_string(),
+        sales_order_id: Some(so.id.clone()),
+        detail: detail.clone(),
+        flagged_at_ms: crate::queue::now_ms(),
+        dismissed_at_ms: None,
+        dismissed_note: None,
+    };
+    if review::raise(ctx.state.as_ref(), &flag).await? {
+        ctx.metrics
+            .after_sale
+            .flagged(REVIEW_CANCEL_AFTER_FULFILLMENT);
+        // The job's own history line carries the outcome; no extra event needed.
+        tracing::warn!(
+            order_id,
+            sales_order_id = %so.id,
+            detail = %detail,
+            "cancellation of an already fulfilled order flagged for review"
+        );
+    }
+    Ok(Outcome::Done(format!(
+        "sales order {} partly fulfilled: {changed} unfulfilled line(s) closed or reduced, cancellation flagged for review",
+        so.id
+    )))
+}
+
+/// `cancellation:<order id>:<case>`: `full` for a whole-order cancel, else the ids of the
+/// partial cancellations, so a different case on the same order gets its own flag.
+pub fn review_flag_id(order_id: &str, case: &str) -> String {
+    format!("cancellation:{order_id}:{case}")
 }
 
 #[cfg(test)]
@@ -460,10 +590,34 @@ mod tests {
     }
 
     #[test]
-    fn cancelled_status_or_every_unit_is_a_full_cancel() {
+    fn only_a_cancelled_order_is_a_full_cancel() {
         assert_eq!(plan(&order("CANCELLED"), &[]), CancelPlan::Full);
         let all = cancel("CANCELLATION_REQUEST_COMPLETE", &["9001", "9002", "9003"]);
-        assert_eq!(plan(&order("AWAITING_SHIPMENT"), &[all]), CancelPlan::Full);
+        assert_eq!(
+            plan(&order("AWAITING_SHIPMENT"), &[all]),
+            CancelPlan::Units([("A".to_string(), 2), ("B".to_string(), 1)].into())
+        );
+    }
+
+    #[test]
+    fn a_cancellation_naming_no_lines_on_a_live_order_changes_nothing() {
+        // Finding 6: this used to be a full cancel with a tombstone, blocking the import.
+        for status in [
+            "CANCELLATION_REQUEST_SUCCESS",
+            "CANCELLATION_REQUEST_COMPLETE",
+        ] {
+            assert_eq!(
+                plan(&order("AWAITING_SHIPMENT"), &[cancel(status, &[])]),
+                CancelPlan::Nothing
+            );
+        }
+        assert_eq!(
+            plan(
+                &order("CANCELLED"),
+                &[cancel("CANCELLATION_REQUEST_COMPLETE", &[])]
+            ),
+            CancelPlan::Full
+        );
     }
 
     #[test]
@@ -485,9 +639,8 @@ mod tests {
             (2, Some("B"), dec!(1), false, dec!(0)),
             (3, None, dec!(1), false, dec!(0)),
         ]);
-        let LineChanges::Patch(p) = line_changes(&one_a, &o, &before) else {
-            panic!("expected a patch")
-        };
+        let LineChanges { patches: p, review } = line_changes(&one_a, &o, &before);
+        assert_eq!(review, None);
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].line, 1);
         assert_eq!(p[0].fields["quantity"].to_string(), "1");
@@ -496,11 +649,11 @@ mod tests {
             (1, Some("A"), dec!(1), false, dec!(0)),
             (2, Some("B"), dec!(1), false, dec!(0)),
         ]);
-        assert_eq!(line_changes(&one_a, &o, &after), LineChanges::Patch(vec![]));
+        assert_eq!(line_changes(&one_a, &o, &after), LineChanges::default());
         let all_b = CancelPlan::Units([("B".to_string(), 1)].into());
         assert_eq!(
-            line_changes(&all_b, &o, &after),
-            LineChanges::Patch(vec![LinePatch::close(2)])
+            line_changes(&all_b, &o, &after).patches,
+            vec![LinePatch::close(2)]
         );
     }
 
@@ -514,22 +667,55 @@ mod tests {
         ]);
         assert_eq!(
             line_changes(&CancelPlan::Full, &o, &s),
-            LineChanges::Patch(vec![LinePatch::close(2), LinePatch::close(3)])
+            LineChanges {
+                patches: vec![LinePatch::close(2), LinePatch::close(3)],
+                review: None
+            }
         );
     }
 
     #[test]
-    fn fulfilled_lines_are_never_touched() {
+    fn fulfilled_units_stay_and_the_unfulfilled_rest_of_a_cancelled_order_goes() {
         let o = order("CANCELLED");
+        // A: 2 ordered, 1 fulfilled; B: fully fulfilled; C: none fulfilled; shipping line.
+        let s = so(&[
+            (1, Some("A"), dec!(2), false, dec!(1)),
+            (2, Some("B"), dec!(1), false, dec!(1)),
+            (3, Some("C"), dec!(1), false, dec!(0)),
+            (4, None, dec!(1), false, dec!(0)),
+        ]);
+        let c = line_changes(&CancelPlan::Full, &o, &s);
+        assert_eq!(c.patches.len(), 2, "{c:?}");
+        assert_eq!(c.patches[0].line, 1);
+        assert_eq!(c.patches[0].fields["quantity"].to_string(), "1");
+        assert_eq!(c.patches[0].fields["amount"].to_string(), "10");
+        assert_eq!(c.patches[1], LinePatch::close(3));
+        assert!(c.review.is_some());
+        // The rerun against the cut-down order changes nothing more, still for review.
+        let after = so(&[
+            (1, Some("A"), dec!(1), false, dec!(1)),
+            (2, Some("B"), dec!(1), false, dec!(1)),
+            (3, Some("C"), dec!(1), true, dec!(0)),
+            (4, None, dec!(1), false, dec!(0)),
+        ]);
+        let again = line_changes(&CancelPlan::Full, &o, &after);
+        assert!(again.patches.is_empty() && again.review.is_some());
+    }
+
+    #[test]
+    fn a_partial_cancel_takes_only_unfulfilled_units_and_flags_the_rest() {
+        let o = order("AWAITING_SHIPMENT");
         let s = so(&[(1, Some("A"), dec!(2), false, dec!(2))]);
-        assert!(matches!(
-            line_changes(&CancelPlan::Full, &o, &s),
-            LineChanges::AlreadyFulfilled(_)
-        ));
         let one_a = CancelPlan::Units([("A".to_string(), 1)].into());
-        assert!(matches!(
-            line_changes(&one_a, &o, &s),
-            LineChanges::AlreadyFulfilled(_)
-        ));
+        let c = line_changes(&one_a, &o, &s);
+        assert!(c.patches.is_empty() && c.review.is_some());
+        // Two lines of A, the last one unfulfilled: it is the one cut.
+        let s = so(&[
+            (1, Some("A"), dec!(1), false, dec!(1)),
+            (2, Some("A"), dec!(1), false, dec!(0)),
+        ]);
+        let c = line_changes(&one_a, &o, &s);
+        assert_eq!(c.patches, vec![LinePatch::close(2)]);
+        assert_eq!(c.review, None);
     }
 }

@@ -4,9 +4,12 @@
 //!
 //! Each TikTok package becomes one item fulfillment (external id
 //! `tiktok-fbt:<order id>:<package id>`), so a split shipment is recorded package by
-//! package and a rerun finds every one already there.
+//! package and a rerun finds every one already there. A package only takes what the sales
+//! order still has unfulfilled: units already recorded (a whole-order fulfillment written
+//! while TikTok showed no tracking, another package) are not fulfilled twice, and a
+//! package entirely covered that way is remembered as such, without a record.
 
-use super::after_sale::{self, lines_for_units, number};
+use super::after_sale::{self, lines_for_units, number, unfulfilled_lines_for_units};
 use super::{JobContext, JobError};
 use crate::tiktok::models::{FulfillmentType, Order, OrderStatus};
 use serde_json::{json, Map};
@@ -80,6 +83,9 @@ pub fn shipments(order: &Order) -> Vec<TikTokShipment> {
     by_package.into_values().collect()
 }
 
+/// State value for a package whose units an earlier record already fulfilled.
+const COVERED: &str = "covered";
+
 fn written_key(external_id: &str) -> String {
     format!("fbt:{external_id}")
 }
@@ -107,18 +113,40 @@ pub async fn record_shipment(
                     .await?,
             );
         }
-        let Some(so) = so.as_ref() else { continue };
+        let Some(so) = so.as_mut() else { continue };
         let location = ctx
             .mapping
             .fbt_location_id
             .clone()
             .or_else(|| so.location_id.clone());
-        let items: Vec<_> = lines_for_units(so, &s.units)
-            .into_iter()
+        let picked = unfulfilled_lines_for_units(so, &s.units);
+        if picked.is_empty() {
+            if lines_for_units(so, &s.units).is_empty() {
+                return Err(JobError::Permanent(format!(
+                    "FBT order {}: no open sales order line matches the shipped SKUs",
+                    order.id
+                )));
+            }
+            // Already fulfilled by an earlier record: typically a whole-order fulfillment
+            // written before TikTok exposed tracking. Its tracking is not back-filled (an
+            // item fulfillment's package sublist is not safely editable through the
+            // reference's API); remembered so later runs skip without reading NetSuite.
+            tracing::info!(
+                order_id = %order.id,
+                external_id = %eid,
+                "FBT package already fulfilled in NetSuite by an earlier record; not recorded again"
+            );
+            ctx.state
+                .set(&written_key(&eid), COVERED, Some(after_sale::STATE_TTL))
+                .await?;
+            continue;
+        }
+        let items: Vec<_> = picked
+            .iter()
             .map(|(line, qty)| {
                 let mut l = json!({
                     "orderLine": line,
-                    "quantity": number(qty),
+                    "quantity": number(*qty),
                     "itemReceive": true,
                 });
                 if let Some(loc) = &location {
@@ -127,12 +155,6 @@ pub async fn record_shipment(
                 l
             })
             .collect();
-        if items.is_empty() {
-            return Err(JobError::Permanent(format!(
-                "FBT order {}: no open sales order line matches the shipped SKUs",
-                order.id
-            )));
-        }
         let mut body = Map::new();
         body.insert("shipStatus".into(), json!({ "id": "C" }));
         body.insert("item".into(), json!({ "items": items }));
@@ -150,6 +172,12 @@ pub async fn record_shipment(
             .netsuite
             .transform_once("salesOrder", sales_order_id, "itemFulfillment", &eid, body)
             .await?;
+        // Later packages of this run see these units as fulfilled.
+        for (line, qty) in &picked {
+            if let Some(l) = so.lines.iter_mut().find(|l| l.line == *line) {
+                l.quantity_fulfilled += *qty;
+            }
+        }
         ctx.state
             .set(&written_key(&eid), &id, Some(after_sale::STATE_TTL))
             .await?;
@@ -211,5 +239,35 @@ mod tests {
             s[0].units,
             [("A".to_string(), 2), ("B".to_string(), 1)].into()
         );
+    }
+
+    #[test]
+    fn only_unfulfilled_units_are_picked_across_lines_of_one_sku() {
+        use crate::netsuite::lines::{Transaction, TransactionLine};
+        use rust_decimal_macros::dec;
+        let line = |n: u64, qty, done| TransactionLine {
+            line: n,
+            quantity: qty,
+            quantity_fulfilled: done,
+            tiktok_sku_id: Some("A".into()),
+            ..TransactionLine::default()
+        };
+        // Two lines of SKU A (1 + 2 units), the first already fulfilled.
+        let so = Transaction {
+            lines: vec![line(1, dec!(1), dec!(1)), line(2, dec!(2), dec!(0))],
+            ..Transaction::default()
+        };
+        let two: BTreeMap<String, u32> = [("A".to_string(), 2)].into();
+        assert_eq!(unfulfilled_lines_for_units(&so, &two), vec![(2, dec!(2))]);
+        assert_eq!(
+            lines_for_units(&so, &two),
+            vec![(1, dec!(1)), (2, dec!(1))],
+            "the plain pick would take the fulfilled line again"
+        );
+        let all_done = Transaction {
+            lines: vec![line(1, dec!(1), dec!(1)), line(2, dec!(2), dec!(2))],
+            ..Transaction::default()
+        };
+        assert!(unfulfilled_lines_for_units(&all_done, &two).is_empty());
     }
 }

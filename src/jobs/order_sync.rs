@@ -116,8 +116,10 @@ pub async fn run(
     let digest = hex::encode(Sha256::digest(&json));
 
     let key = written_key(order_id);
+    let mut rewrite_of = None;
     if let Some(prev) = ctx.state.get(&key).await? {
         if let Ok(prev) = serde_json::from_str::<WrittenSalesOrder>(&prev) {
+            rewrite_of = Some(prev.internal_id.clone());
             if prev.body_sha256 == digest {
                 after_write(ctx, &order, &prev.internal_id).await?;
                 return Ok(Outcome::Done(format!(
@@ -138,10 +140,21 @@ pub async fn run(
         }
     }
 
-    let internal_id = ctx
-        .netsuite
-        .upsert("salesOrder", &body.external_id, &body, &["item"])
-        .await?;
+    // Lines O2 cut or the warehouse fulfilled are not rewritten: only the header goes.
+    let header_only = match &rewrite_of {
+        Some(so_id) => super::after_sale::lines_frozen(ctx, &order, so_id).await?,
+        None => false,
+    };
+    let internal_id = if header_only {
+        let header = super::after_sale::header_of(&body)?;
+        ctx.netsuite
+            .upsert("salesOrder", &body.external_id, &header, &[])
+            .await?
+    } else {
+        ctx.netsuite
+            .upsert("salesOrder", &body.external_id, &body, &["item"])
+            .await?
+    };
     let written = WrittenSalesOrder {
         internal_id: internal_id.clone(),
         body_sha256: digest,

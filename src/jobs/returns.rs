@@ -12,6 +12,8 @@ use super::{JobContext, JobError, Outcome};
 use crate::config::{RefundRecord, ReturnsConfig};
 use crate::netsuite::lines::Transaction;
 use crate::netsuite::transactions::LinePatch;
+use crate::review::{self, ReviewFlag};
+use crate::state::ParkReason;
 use crate::tiktok::fulfillment::{ReturnOrder, ReturnSearch};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -83,9 +85,12 @@ const APPROVED: &[&str] = &[
 
 /// Pure: the records `ret` calls for. The reference (§2.4) lists the statuses but not
 /// their meaning; read as TikTok's seller guide describes them:
-/// - `RETURN_OR_REFUND_REQUEST_COMPLETE` is the end of a successful request: the refund
-///   is paid and, for a return-and-refund, the seller accepted the received package (there
-///   is no separate "received" status), so it also triggers the item receipt.
+/// - `RETURN_OR_REFUND_REQUEST_SUCCESS` and `…_COMPLETE` end a successful request
+///   (`after_sale::request_succeeded`, the reading O2 shares for cancellations: the
+///   reference does not say how the two differ and a request may stop at either): the
+///   refund is granted and, for a return-and-refund, the seller accepted the received
+///   package (there is no separate "received" status), so it also triggers the item
+///   receipt.
 /// - A return-and-refund is approved from `AWAITING_BUYER_SHIP` on: the return
 ///   authorization is written then, so the warehouse expects the goods.
 /// - Pending requests and replacements write nothing; a request cancelled or rejected
@@ -94,7 +99,7 @@ const APPROVED: &[&str] = &[
 ///   authorization only when configured.
 pub fn plan(ret: &ReturnOrder, cfg: &ReturnsConfig) -> ReturnPlan {
     let status = ret.return_status.as_str();
-    let complete = status == "RETURN_OR_REFUND_REQUEST_COMPLETE";
+    let complete = status.starts_with("RETURN_OR_REFUND_") && after_sale::request_succeeded(status);
     let ended = ENDED_WITHOUT_RETURN.contains(&status);
     match ret.return_type.as_str() {
         "REFUND" => ReturnPlan {
@@ -190,7 +195,14 @@ pub async fn run(
     }
 
     let Some(so_id) = after_sale::sales_order_id(ctx, order_id).await? else {
-        // Retried with backoff: O1 imports the order, or the job dead-letters visibly.
+        if after_sale::order_parked(ctx, order_id).await? {
+            // O1 waits (an unknown SKU): so does the return, parked rather than failed,
+            // until the unpark sweep sees the sales order written.
+            return Ok(Outcome::Parked(ParkReason::AwaitingSalesOrder {
+                order_id: order_id.to_string(),
+            }));
+        }
+        // O1 is on its way (its job queued or running): retried with backoff.
         return Err(JobError::Transient(format!(
             "order {order_id} has no sales order yet; return {return_id} waits for it"
         )));
@@ -315,6 +327,12 @@ pub async fn run(
             }
         };
         after_sale::wrote(ctx, order_id, record, &eid, &id).await;
+        if cfg.refund_record == RefundRecord::CreditMemo {
+            let memo_total = lines_total(&so, &lines);
+            if let Some(detail) = refund_mismatch(memo_total, refund_total, &ret) {
+                flag_refund_mismatch(ctx, order_id, return_id, &id, detail).await?;
+            }
+        }
         written.refund_id = Some(id);
         save(ctx, &key, &written).await?;
         done.push(if cfg.refund_record == RefundRecord::CreditMemo {
@@ -381,6 +399,62 @@ async fn save(ctx: &JobContext, key: &str, written: &WrittenReturn) -> Result<()
     ctx.state
         .set(key, &raw, Some(after_sale::STATE_TTL))
         .await?;
+    Ok(())
+}
+
+/// Review reason (and metric label) for a credit memo whose total differs from TikTok's.
+pub const REVIEW_REFUND_MISMATCH: &str = "refund_amount_mismatch";
+
+/// Pure: why the credit memo (the returned lines at the rates they were sold at) does not
+/// match TikTok's `refund_total`, if it does not. Seller discounts, tax and shipping sit on
+/// their own sales order lines, so a memo made from the product lines can differ from what
+/// TikTok refunded; the bridge does not guess how to split them and leaves the memo for a
+/// person. No `refund_total` (the reference does not document `refund_amount`): no check.
+pub fn refund_mismatch(
+    memo_total: Decimal,
+    refund_total: Option<Decimal>,
+    ret: &ReturnOrder,
+) -> Option<String> {
+    let refunded = refund_total?;
+    (refunded != memo_total).then(|| {
+        let currency = ret
+            .refund_amount
+            .as_ref()
+            .map(|a| a.currency.as_str())
+            .unwrap_or("");
+        format!(
+            "credit memo for return {} totals {memo_total} at the sold rates, TikTok refunded {refunded} {currency}; adjust the memo (discounts, tax, shipping)",
+            ret.return_id
+        )
+    })
+}
+
+async fn flag_refund_mismatch(
+    ctx: &JobContext,
+    order_id: &str,
+    return_id: &str,
+    memo_id: &str,
+    detail: String,
+) -> Result<(), JobError> {
+    let flag = ReviewFlag {
+        id: format!("refund:{order_id}:{return_id}"),
+        reason: REVIEW_REFUND_MISMATCH.into(),
+        order_id: order_id.to_string(),
+        sales_order_id: None,
+        detail: format!("{detail} (credit memo {memo_id})"),
+        flagged_at_ms: crate::queue::now_ms(),
+        dismissed_at_ms: None,
+        dismissed_note: None,
+    };
+    if review::raise(ctx.state.as_ref(), &flag).await? {
+        ctx.metrics.after_sale.flagged(REVIEW_REFUND_MISMATCH);
+        tracing::warn!(
+            order_id,
+            return_id,
+            credit_memo_id = memo_id,
+            "credit memo total differs from TikTok's refund; flagged for review"
+        );
+    }
     Ok(())
 }
 
@@ -492,6 +566,9 @@ mod tests {
                 ..ReturnPlan::default()
             }
         );
+        // A refund that stops at SUCCESS is refunded too (finding 9).
+        let success = ret("REFUND", "RETURN_OR_REFUND_REQUEST_SUCCESS", &[]);
+        assert_eq!(plan(&success, &cfg), plan(&done, &cfg));
         let with_ra = ReturnsConfig {
             refund_only_authorization: true,
             ..ReturnsConfig::default()
@@ -521,6 +598,10 @@ mod tests {
                 refund: true,
                 close_authorization: false,
             }
+        );
+        assert_eq!(
+            p("RETURN_OR_REFUND_REQUEST_SUCCESS"),
+            p("RETURN_OR_REFUND_REQUEST_COMPLETE")
         );
         for ended in [
             "REFUND_OR_RETURN_REQUEST_REJECT",
@@ -582,5 +663,14 @@ mod tests {
             lines_for_units(&so, &BTreeMap::new()),
             vec![(1, dec!(2)), (2, dec!(1))]
         );
+    }
+
+    #[test]
+    fn a_credit_memo_differing_from_tiktoks_refund_is_reported() {
+        let r = ret("REFUND", "RETURN_OR_REFUND_REQUEST_COMPLETE", &[]);
+        assert_eq!(refund_mismatch(dec!(19.99), Some(dec!(19.99)), &r), None);
+        assert_eq!(refund_mismatch(dec!(19.99), None, &r), None);
+        let why = refund_mismatch(dec!(19.99), Some(dec!(17.49)), &r).unwrap();
+        assert!(why.contains("19.99") && why.contains("17.49"), "{why}");
     }
 }

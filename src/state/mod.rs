@@ -50,6 +50,9 @@ pub enum ParkReason {
         #[serde(default)]
         units: std::collections::BTreeMap<String, u32>,
     },
+    /// O3: a return of an order whose sales order does not exist because O1 parked the
+    /// order (an unknown SKU). Released once O1 wrote the sales order (`so:<order_id>`).
+    AwaitingSalesOrder { order_id: String },
 }
 
 impl ParkReason {
@@ -60,6 +63,7 @@ impl ParkReason {
             ParkReason::UnknownCarrier { .. } => "unknown_carrier",
             ParkReason::OrderOnHold { .. } => "order_on_hold",
             ParkReason::FulfillmentIncomplete { .. } => "fulfillment_incomplete",
+            ParkReason::AwaitingSalesOrder { .. } => "awaiting_sales_order",
         }
     }
 }

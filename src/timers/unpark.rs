@@ -3,7 +3,8 @@
 //! Fulfillments parked for an unknown carrier are released once `CARRIER_MAP` (read at
 //! start, so after a restart with new config) names another provider for the carrier;
 //! fulfillments of orders on hold are released at their recheck time; fulfillments waiting
-//! for the rest of a TikTok package once a later fulfillment has shipped it.
+//! for the rest of a TikTok package once a later fulfillment has shipped it; returns waiting
+//! for their order's sales order once O1 recorded writing it.
 
 use crate::netsuite::client::NetSuiteClient;
 use crate::queue::{Job, JobEnvelope, JobQueue, SyncTrigger};
@@ -92,6 +93,11 @@ impl Unparker {
                     )
                     .await?
                 }
+                ParkReason::AwaitingSalesOrder { order_id } => self
+                    .state
+                    .get(&crate::jobs::order_sync::written_key(order_id))
+                    .await?
+                    .is_some(),
             };
             if !ready {
                 continue;

@@ -171,6 +171,52 @@ fn number_lines(body: &mut Map<String, Value>) {
     }
 }
 
+fn quantity(v: Option<&Value>) -> f64 {
+    match v {
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+        Some(Value::String(s)) => s.parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// NetSuite refuses to delete a sales order line an item fulfillment is tied to, or to set
+/// its quantity below what was fulfilled. A `replace=item` upsert deletes every line the
+/// body does not name by `line`, so it fails on a fulfilled order unless it keeps each
+/// fulfilled line with at least its fulfilled quantity. The reference does not document
+/// the error's wording; the sandbox answers like its other line checks.
+fn check_replace_keeps_fulfilled(
+    stored: &Map<String, Value>,
+    update: &Map<String, Value>,
+    replace: &[String],
+) -> Result<(), Reject> {
+    if !update.contains_key("item") || !replace.iter().any(|r| r.eq_ignore_ascii_case("item")) {
+        return Ok(());
+    }
+    let new_lines = lines(update);
+    for old in lines(stored) {
+        let fulfilled = quantity(old.get("quantityFulfilled"));
+        if fulfilled <= 0.0 {
+            continue;
+        }
+        let line = old.get("line").and_then(Value::as_u64).unwrap_or(0);
+        let kept = new_lines
+            .iter()
+            .find(|l| l.get("line").and_then(Value::as_u64) == Some(line));
+        match kept {
+            Some(l) if quantity(l.get("quantity")) + 1e-9 >= fulfilled => {}
+            _ => {
+                return Err(invalid_content(
+                    &format!(
+                        "You cannot remove line {line} or lower its quantity below the {fulfilled} already fulfilled."
+                    ),
+                    "item",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Applies an update: top-level fields overwrite; the `item` sublist is replaced when the
 /// request said `replace=item`, otherwise the new lines are added (the PATCH rule, since
 /// NetSuite's upsert merge behaviour is unconfirmed; a client that forgets `replace=item`
@@ -186,6 +232,24 @@ fn merge(stored: &mut Map<String, Value>, update: Map<String, Value>, replace: &
                 .unwrap_or_default();
             existing.extend(added);
             stored.insert("item".into(), json!({ "items": existing }));
+        } else if key == "item" {
+            // A replaced line that keeps its `line` keeps what was fulfilled of it
+            // (read-only in NetSuite, never in a request body).
+            let old = lines(stored);
+            let mut value = value;
+            if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
+                for l in items.iter_mut() {
+                    let n = l.get("line").and_then(Value::as_u64);
+                    let done = old
+                        .iter()
+                        .find(|o| n.is_some() && o.get("line").and_then(Value::as_u64) == n)
+                        .and_then(|o| o.get("quantityFulfilled").cloned());
+                    if let (Some(done), Some(obj)) = (done, l.as_object_mut()) {
+                        obj.insert("quantityFulfilled".into(), done);
+                    }
+                }
+            }
+            stored.insert(key, value);
         } else {
             stored.insert(key, value);
         }
@@ -246,6 +310,7 @@ impl NetSuiteSandbox {
                     .get_mut(&kind)
                     .and_then(|m| m.get_mut(&id))
                     .ok_or_else(|| Box::new(unsupported_type("?")))?;
+                check_replace_keeps_fulfilled(&record.body, &body, replace)?;
                 merge(&mut record.body, body, replace);
                 number_lines(&mut record.body);
                 record.writes += 1;
