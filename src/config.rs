@@ -168,6 +168,8 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// This replica's consumer name in the queue group (unique per process).
     pub consumer_name: String,
+    /// Inventory sync (I1); off unless `INVENTORY_LOCATIONS` is set.
+    pub inventory: crate::inventory::InventoryConfig,
 }
 
 /// Where settings come from: the process environment, or a map in tests.
@@ -516,6 +518,7 @@ impl Config {
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 format!("{host}-{}", &id[..8])
             }),
+            inventory: crate::inventory::InventoryConfig::from_source(src)?,
         })
     }
 }

@@ -58,6 +58,7 @@ pub struct Metrics {
     pub tiktok_shop_deauthorized: Family<Shop, Gauge>,
     /// Outbound request durations and the backend probe (see `OpsMetrics`).
     pub ops: OpsMetrics,
+    pub inventory: crate::inventory::metrics::InventoryMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -170,6 +171,7 @@ impl Metrics {
             tiktok_shop_deauthorized.clone(),
         );
         let ops = OpsMetrics::register(&mut registry);
+        let inventory = crate::inventory::metrics::InventoryMetrics::register(&mut registry);
         Metrics {
             registry,
             webhooks_received,
@@ -190,6 +192,7 @@ impl Metrics {
             tiktok_authorization_expiry,
             tiktok_shop_deauthorized,
             ops,
+            inventory,
         }
     }
 

@@ -38,6 +38,14 @@ pub fn routes(state: IngressState) -> Router<IngressState> {
         .route("/admin/orders/{order_id}/history", get(order_history))
         .route("/admin/shops", get(list_shops))
         .route("/admin/shops/{shop_id}/reauthorize", post(reauthorize_shop))
+        .route(
+            "/admin/inventory/drift",
+            get(crate::inventory::admin::drift),
+        )
+        .route(
+            "/admin/inventory/reconcile",
+            post(crate::inventory::admin::reconcile),
+        )
         // route_layer: unknown paths stay a plain 404 instead of asking for a token.
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }

@@ -9,6 +9,7 @@ mod fulfillment;
 mod inventory;
 
 pub use fulfillment::{SandboxPackage, DEFAULT_SHIPPING_PROVIDERS};
+pub use inventory::SoldOut;
 
 pub use fixtures::{
     sample_address, sample_order, sample_order_with, SampleLine, SampleOrderOptions,

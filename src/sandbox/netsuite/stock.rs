@@ -26,10 +26,97 @@ impl NetSuiteSandbox {
         true
     }
 
+    /// Another sales channel sells `quantity` units straight in NetSuite (a POS, a web shop):
+    /// it sells only what is available, and returns how many it sold.
+    pub fn consume(&self, item_id: &str, location_id: &str, quantity: Decimal) -> Decimal {
+        let (Ok(item), Ok(location)) = (item_id.parse::<u64>(), location_id.parse::<u64>()) else {
+            return Decimal::ZERO;
+        };
+        let mut st = self.state.lock();
+        let Some(avail) = st.stock.get_mut(&(item, location)) else {
+            return Decimal::ZERO;
+        };
+        let sold = quantity.min((*avail).max(Decimal::ZERO));
+        *avail -= sold;
+        sold
+    }
+
+    /// Units committed or sold beyond what NetSuite had available (see `commit_sales_order`).
+    pub fn oversold_units(&self) -> Decimal {
+        self.state.lock().oversold_units
+    }
+
+    /// Units committed by sales orders at an item's location.
+    pub fn committed_at(&self, item_id: &str, location_id: &str) -> Decimal {
+        let (Ok(item), Ok(location)) = (item_id.parse::<u64>(), location_id.parse::<u64>()) else {
+            return Decimal::ZERO;
+        };
+        self.state
+            .lock()
+            .committed
+            .get(&(item, location))
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// The `quantityavailable` of an item at a location, if set.
     pub fn stock_at(&self, item_id: &str, location_id: &str) -> Option<Decimal> {
         let key = (item_id.parse().ok()?, location_id.parse().ok()?);
         self.state.lock().stock.get(&key).copied()
+    }
+}
+
+fn id_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        Value::Object(o) => o.get("id").and_then(id_of),
+        _ => None,
+    }
+}
+
+/// A new sales order commits its lines' units at the line's location (else the order's, else
+/// the item's first stocked location), so `quantityavailable` falls as in NetSuite. Units
+/// beyond what was available are still committed (NetSuite back-orders them) and counted as
+/// oversold: that is a sale nobody had stock for. Items without stock rows are not tracked.
+/// The reference is silent on commitment rules (they depend on account preferences): this is
+/// the "commit available quantity" default.
+pub(super) fn commit_sales_order(st: &mut AccountState, body: &Map<String, Value>) {
+    let order_location = body.get("location").and_then(id_of);
+    let lines = body
+        .get("item")
+        .and_then(|i| i.get("items"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for line in lines {
+        let Some(item) = line.get("item").and_then(id_of) else {
+            continue;
+        };
+        let quantity = match line.get("quantity") {
+            Some(Value::Number(n)) => n.to_string().parse::<Decimal>().unwrap_or_default(),
+            Some(Value::String(s)) => s.parse::<Decimal>().unwrap_or_default(),
+            _ => Decimal::ZERO,
+        };
+        if quantity <= Decimal::ZERO {
+            continue;
+        }
+        let location = line
+            .get("location")
+            .and_then(id_of)
+            .or(order_location)
+            .filter(|l| st.stock.contains_key(&(item, *l)))
+            .or_else(|| st.stock.keys().find(|(i, _)| *i == item).map(|(_, l)| *l));
+        let Some(location) = location else {
+            continue;
+        };
+        let Some(avail) = st.stock.get_mut(&(item, location)) else {
+            continue;
+        };
+        let covered = quantity.min((*avail).max(Decimal::ZERO));
+        *avail -= quantity;
+        st.oversold_units += quantity - covered;
+        *st.committed.entry((item, location)).or_default() += quantity;
     }
 }
 
