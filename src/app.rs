@@ -161,12 +161,7 @@ pub async fn start_with(
             .context("cannot build the NetSuite client")?;
         tiktok.observe(metrics.clone());
         netsuite.observe(metrics.clone());
-        let inventory = crate::inventory::pusher::InventorySync::new(
-            cfg.inventory.clone(),
-            &cfg.tiktok.shop_id,
-            &cfg.consumer_name,
-            cfg.mapping.warehouse_locations.clone(),
-        );
+        let inventory = crate::inventory::timers::inventory_sync(&cfg, &metrics)?;
         let ctx = Arc::new(JobContext {
             state: state.clone(),
             tiktok: tiktok.clone(),

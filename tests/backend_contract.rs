@@ -572,11 +572,12 @@ async fn hashes_set_delete_and_compare_delete(b: Backend) {
 
 async fn counters_increment_and_only_rise(b: Backend) {
     let s = b.state.as_ref();
-    assert_eq!(s.incr("c").await.unwrap(), 1);
-    assert_eq!(s.incr("c").await.unwrap(), 2);
-    assert_eq!(s.get("c").await.unwrap().as_deref(), Some("2"));
+    assert_eq!(s.incr_by("c", 1).await.unwrap(), 1);
+    assert_eq!(s.incr_by("c", 5).await.unwrap(), 6);
+    assert_eq!(s.incr_by("c", 0).await.unwrap(), 6);
+    assert_eq!(s.get("c").await.unwrap().as_deref(), Some("6"));
     // Racing increments never hand out the same number.
-    let mut all: Vec<u64> = futures::future::join_all((0..20).map(|_| s.incr("race")))
+    let mut all: Vec<u64> = futures::future::join_all((0..20).map(|_| s.incr_by("race", 1)))
         .await
         .into_iter()
         .map(|r| r.unwrap())

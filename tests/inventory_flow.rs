@@ -118,6 +118,12 @@ async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_
     assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 1000));
     let bridge = h.start(&with(&[("WORKER_CONCURRENCY", "16")])).await;
     let url = common::webhook_url(&bridge);
+    // The bridge has pushed this SKU before (as after any reconcile): it knows its basis.
+    stock_callout(&h, &bridge, &[SKU]).await;
+    eventually(WAIT, "first sync round", || async {
+        bridge.metrics.inventory.sku_count("unchanged") == 1
+    })
+    .await;
 
     let mut placed = 0;
     for round in 0..10 {
@@ -154,10 +160,24 @@ async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_
     })
     .await;
     // 1000 + 100 restocked − 500 sold: both sides agree once the dust settles.
-    eventually(WAIT, "TikTok lists 600", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 600 && ns_available(&h, SKU) == Decimal::from(600)
+    let settled = tokio::time::timeout(WAIT, async {
+        while !(tiktok_qty(&h, SKU_ID, WH) == 600 && ns_available(&h, SKU) == Decimal::from(600)) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     })
     .await;
+    assert!(
+        settled.is_ok(),
+        "TikTok {} and NetSuite {} should both be 1000 + 100 − 500; updates {:?}",
+        tiktok_qty(&h, SKU_ID, WH),
+        ns_available(&h, SKU),
+        h.sandbox
+            .tiktok
+            .update_log(SKU_ID)
+            .iter()
+            .map(|(_, q)| *q)
+            .collect::<Vec<_>>()
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
     let calls = h.sandbox.tiktok.inventory_updates();
     assert!(
@@ -404,5 +424,85 @@ async fn two_replicas_on_one_prefix_never_push_a_stale_value() {
     );
     a.shutdown().await;
     b.shutdown().await;
+    h.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unpaid_and_on_hold_orders_hold_units_until_their_sales_order_and_cancels_release() {
+    let h = Harness::new().await;
+    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 10);
+    let item = h.item_id(SKU);
+    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 10));
+    let bridge = h.start(&settings()).await;
+    let shop = h.sandbox.tiktok.config().shop_id.clone();
+    let tt = &h.sandbox.tiktok;
+
+    tt.place_buyer_order("576486316948600001", SKU_ID, 2, "UNPAID")
+        .expect("in stock");
+    tt.place_buyer_order("576486316948600002", SKU_ID, 1, "ON_HOLD")
+        .expect("in stock");
+    for id in ["576486316948600001", "576486316948600002"] {
+        assert_eq!(h.webhook(&bridge, 1, id).await, 200);
+    }
+    eventually(WAIT, "orders read", || async {
+        queue_idle(bridge.queue.as_ref()).await
+    })
+    .await;
+    assert!(
+        h.sandbox.netsuite.sales_orders().is_empty(),
+        "not imported yet"
+    );
+    let units = store::ledger_units(bridge.state.as_ref(), &shop, SKU)
+        .await
+        .unwrap();
+    assert_eq!(units, 3, "UNPAID and ON_HOLD units are in flight");
+
+    // A restock: TikTok gets NetSuite's 12 minus the 3 units buyers already hold.
+    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 12));
+    stock_callout(&h, &bridge, &[SKU]).await;
+    eventually(WAIT, "TikTok lists 12 − 3", || async {
+        tiktok_qty(&h, SKU_ID, WH) == 9
+    })
+    .await;
+
+    // The unpaid order is cancelled: its 2 units are sellable again.
+    assert!(tt.set_status("576486316948600001", "CANCELLED"));
+    assert_eq!(h.webhook(&bridge, 1, "576486316948600001").await, 200);
+    eventually(WAIT, "cancelled units back on TikTok", || async {
+        tiktok_qty(&h, SKU_ID, WH) == 11
+    })
+    .await;
+
+    // The held order is paid: its sales order commits the unit in NetSuite and the ledger
+    // lets go of it; TikTok already had it off, so nothing changes there.
+    assert!(tt.set_status("576486316948600002", "AWAITING_SHIPMENT"));
+    assert_eq!(h.webhook(&bridge, 1, "576486316948600002").await, 200);
+    eventually(WAIT, "sales order written", || async {
+        h.sales_order("576486316948600002").is_some() && queue_idle(bridge.queue.as_ref()).await
+    })
+    .await;
+    assert_eq!(
+        store::ledger_units(bridge.state.as_ref(), &shop, SKU)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(ns_available(&h, SKU), Decimal::from(11));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(tiktok_qty(&h, SKU_ID, WH), 11, "both sides agree");
+
+    // A repeated webhook for the cancelled order re-reads it and holds nothing again.
+    assert_eq!(h.webhook(&bridge, 1, "576486316948600001").await, 200);
+    eventually(WAIT, "duplicate read", || async {
+        queue_idle(bridge.queue.as_ref()).await
+    })
+    .await;
+    assert_eq!(
+        store::ledger_units(bridge.state.as_ref(), &shop, SKU)
+            .await
+            .unwrap(),
+        0
+    );
+    bridge.shutdown().await;
     h.cleanup().await;
 }

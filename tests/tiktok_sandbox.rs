@@ -93,7 +93,7 @@ impl StateStore for MemState {
     async fn hash_all(&self, _k: &str) -> Result<Vec<(String, String)>, StateError> {
         Err(StateError::Unavailable("MemState has no hashes".into()))
     }
-    async fn incr(&self, _k: &str) -> Result<u64, StateError> {
+    async fn incr_by(&self, _k: &str, _by: u64) -> Result<u64, StateError> {
         Err(StateError::Unavailable("MemState has no counters".into()))
     }
     async fn raise_to(&self, _k: &str, _v: u64) -> Result<bool, StateError> {

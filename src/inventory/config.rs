@@ -20,6 +20,10 @@ pub struct InventoryConfig {
     pub debounce: Duration,
     /// Longest a change waits for the burst around it to end; bounds freshness.
     pub max_delay: Duration,
+    /// NetSuite requests the stock reads may have in flight on their own lane, on top of
+    /// `NETSUITE_CONCURRENCY`; 0 shares the order flow's slots (reads then queue behind
+    /// sales-order writes).
+    pub netsuite_concurrency: usize,
     /// Full reconcile period; zero turns the timer off.
     pub reconcile_interval: Duration,
     /// TikTok product ids the reconcile reads besides those learned from orders.
@@ -36,8 +40,9 @@ impl Default for InventoryConfig {
             locations: Vec::new(),
             safety_buffer: 0,
             rule: AllocationRule::NONE,
-            debounce: Duration::from_millis(200),
-            max_delay: Duration::from_millis(1000),
+            debounce: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+            netsuite_concurrency: 1,
             reconcile_interval: Duration::from_secs(3600),
             product_ids: Vec::new(),
             fbt_warehouses: Vec::new(),
@@ -111,6 +116,13 @@ impl InventoryConfig {
             },
             debounce,
             max_delay,
+            netsuite_concurrency: match src.get("INVENTORY_NETSUITE_CONCURRENCY") {
+                None => d.netsuite_concurrency,
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|e| invalid("INVENTORY_NETSUITE_CONCURRENCY", &v, e))?,
+            },
             reconcile_interval,
             product_ids: list(src, "INVENTORY_PRODUCT_IDS"),
             fbt_warehouses: list(src, "INVENTORY_FBT_WAREHOUSES"),

@@ -51,18 +51,27 @@ pub fn round_key(shop: &str) -> String {
 pub fn pushed_key(shop: &str, sku_id: &str) -> String {
     format!("inv:pushed:{shop}:{sku_id}")
 }
+pub fn held_key(shop: &str, sku: &str) -> String {
+    format!("inv:held:{shop}:{sku}")
+}
+pub fn basis_key(shop: &str, sku: &str) -> String {
+    format!("inv:basis:{shop}:{sku}")
+}
 pub fn drift_key(shop: &str) -> String {
     format!("inv:drift:{shop}")
 }
 
-/// Why a SKU was marked dirty. Order-only changes never raise what TikTok lists (TikTok
-/// already took those units off itself; see `pusher`), the others may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a SKU was marked dirty. Order and stock changes are pushed as deltas on top of what
+/// TikTok lists now; a reconcile correction sets the sellable quantity outright (see
+/// `pusher`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DirtyReason {
     /// An order hold, or its release because the sales order now commits the stock.
     Order,
-    /// Stock moved in NetSuite, an order was cancelled, or the reconcile found drift.
+    /// Stock moved in NetSuite, or an order was cancelled.
     Stock,
+    /// The reconcile found TikTok off the sellable quantity.
+    Reconcile,
 }
 
 impl DirtyReason {
@@ -70,6 +79,7 @@ impl DirtyReason {
         match self {
             DirtyReason::Order => "order",
             DirtyReason::Stock => "stock",
+            DirtyReason::Reconcile => "reconcile",
         }
     }
 }
@@ -79,7 +89,7 @@ impl DirtyReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dirty {
     pub sku: String,
-    /// Stock if any pending mark is a stock mark.
+    /// The strongest pending mark (reconcile > stock > order).
     pub reason: DirtyReason,
     /// Earliest pending mark (Unix ms), for the freshness metric.
     pub since_ms: i64,
@@ -119,7 +129,11 @@ pub async fn mark_dirty(
 
 pub async fn dirty(state: &dyn StateStore, shop: &str) -> Result<Vec<Dirty>, StateError> {
     let mut by_sku: BTreeMap<String, Dirty> = BTreeMap::new();
-    for reason in [DirtyReason::Order, DirtyReason::Stock] {
+    for reason in [
+        DirtyReason::Order,
+        DirtyReason::Stock,
+        DirtyReason::Reconcile,
+    ] {
         let key = hash_for(shop, reason);
         for (sku, token) in state.hash_all(&key).await? {
             let since = since_of(&token);
@@ -129,9 +143,7 @@ pub async fn dirty(state: &dyn StateStore, shop: &str) -> Result<Vec<Dirty>, Sta
                 since_ms: since,
                 entries: Vec::new(),
             });
-            if reason == DirtyReason::Stock {
-                d.reason = DirtyReason::Stock;
-            }
+            d.reason = d.reason.max(reason);
             d.since_ms = d.since_ms.min(since);
             d.entries.push((key.clone(), token));
         }
@@ -183,10 +195,19 @@ pub async fn hold(
     }
     let mut changed = Vec::new();
     for (sku, units) in lines {
-        if previous.lines.get(sku) != Some(units) || previous.shop != shop {
+        let before = if previous.shop == shop {
+            previous.lines.get(sku).copied()
+        } else {
+            None
+        };
+        if before != Some(*units) {
             state
                 .hash_set(&ledger_key(shop, sku), order_id, &units.to_string())
                 .await?;
+            let more = units.saturating_sub(before.unwrap_or(0));
+            if more > 0 {
+                state.incr_by(&held_key(shop, sku), u64::from(more)).await?;
+            }
             changed.push(sku.clone());
         }
     }
@@ -241,6 +262,57 @@ pub async fn ledger_units(
         .into_iter()
         .filter_map(|(_, v)| v.parse::<u32>().ok())
         .fold(0u32, u32::saturating_add))
+}
+
+/// Units ever newly held per SKU (a counter that only grows): TikTok took these units off
+/// its own listing when the buyer ordered, so the pusher must not count them twice.
+pub async fn held_totals(
+    state: &dyn StateStore,
+    shop: &str,
+    skus: &[String],
+) -> Result<HashMap<String, u64>, StateError> {
+    let keys: Vec<String> = skus.iter().map(|s| held_key(shop, s)).collect();
+    Ok(skus
+        .iter()
+        .cloned()
+        .zip(state.get_many(&keys).await?)
+        .map(|(s, v)| (s, v.and_then(|v| v.parse().ok()).unwrap_or(0)))
+        .collect())
+}
+
+/// What the pusher saw when it last set a SKU on TikTok: NetSuite's available minus the
+/// ledger (`y`), and the held counter (`h`). The next push moves TikTok by the change since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Basis {
+    pub y: rust_decimal::Decimal,
+    pub h: u64,
+}
+
+pub async fn bases(
+    state: &dyn StateStore,
+    shop: &str,
+    skus: &[String],
+) -> Result<HashMap<String, Basis>, StateError> {
+    let keys: Vec<String> = skus.iter().map(|s| basis_key(shop, s)).collect();
+    Ok(skus
+        .iter()
+        .cloned()
+        .zip(state.get_many(&keys).await?)
+        .filter_map(|(s, v)| Some((s, serde_json::from_str(&v?).ok()?)))
+        .collect())
+}
+
+pub async fn save_basis(
+    state: &dyn StateStore,
+    shop: &str,
+    sku: &str,
+    basis: &Basis,
+) -> Result<(), StateError> {
+    let json = serde_json::to_string(basis).map_err(|e| StateError::Corrupt {
+        key: basis_key(shop, sku),
+        reason: e.to_string(),
+    })?;
+    state.set(&basis_key(shop, sku), &json, None).await
 }
 
 /// Where a seller SKU lives on TikTok, as Inventory Search last showed it.

@@ -10,6 +10,31 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The replica's inventory runtime, with its own NetSuite lane for stock reads when
+/// `INVENTORY_NETSUITE_CONCURRENCY` > 0 and sync is on.
+pub fn inventory_sync(
+    cfg: &Config,
+    metrics: &Arc<crate::metrics::Metrics>,
+) -> anyhow::Result<Arc<InventorySync>> {
+    let lane = if cfg.inventory.enabled() && cfg.inventory.netsuite_concurrency > 0 {
+        let mut ns = cfg.netsuite.clone();
+        ns.concurrency = cfg.inventory.netsuite_concurrency;
+        let client = crate::netsuite::client::NetSuiteClient::new(ns)
+            .map_err(|e| anyhow::anyhow!("cannot build the inventory NetSuite client: {e}"))?;
+        client.observe(metrics.clone());
+        Some(client)
+    } else {
+        None
+    };
+    Ok(InventorySync::with_lane(
+        cfg.inventory.clone(),
+        &cfg.tiktok.shop_id,
+        &cfg.consumer_name,
+        cfg.mapping.warehouse_locations.clone(),
+        lane,
+    ))
+}
+
 pub fn start(
     cfg: &Config,
     inventory: &Arc<InventorySync>,

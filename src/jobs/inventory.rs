@@ -165,8 +165,9 @@ pub async fn order_seen(ctx: &JobContext, order: &Order) -> Result<(), JobError>
     // late one first seen shipped: until NetSuite commits the units, only the ledger does.
     let changed = store::hold(ctx.state.as_ref(), shop, &order.id, &units_by_sku(order)).await?;
     if !changed.is_empty() {
+        // No wake-up: order marks rarely move TikTok (it took the units itself), so they
+        // ride along with the next round instead of starting one per order.
         store::mark_dirty(ctx.state.as_ref(), shop, &changed, DirtyReason::Order).await?;
-        inv.notify();
     }
     Ok(())
 }

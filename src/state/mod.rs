@@ -100,8 +100,8 @@ pub trait StateStore: Send + Sync + 'static {
     ) -> Result<bool, StateError>;
     /// Every field of the hash at `key`, sorted by field.
     async fn hash_all(&self, key: &str) -> Result<Vec<(String, String)>, StateError>;
-    /// Atomically add 1 to the counter at `key` (absent = 0) and return the new value.
-    async fn incr(&self, key: &str) -> Result<u64, StateError>;
+    /// Atomically add `by` to the counter at `key` (absent = 0) and return the new value.
+    async fn incr_by(&self, key: &str, by: u64) -> Result<u64, StateError>;
     /// Atomically raise the counter at `key` to `value` if it is below it (absent = below
     /// anything); true when raised. A compare-before-write for monotonic versions.
     async fn raise_to(&self, key: &str, value: u64) -> Result<bool, StateError>;

@@ -391,12 +391,13 @@ impl StateStore for RedisState {
         Ok(all)
     }
 
-    async fn incr(&self, key: &str) -> Result<u64, StateError> {
+    async fn incr_by(&self, key: &str, by: u64) -> Result<u64, StateError> {
         let mut conn = self.conn.clone();
         let v: i64 = bounded(
             CALL_TIMEOUT,
-            redis::cmd("INCR")
+            redis::cmd("INCRBY")
                 .arg(self.kv_key(key))
+                .arg(by)
                 .query_async(&mut conn),
         )
         .await

@@ -306,14 +306,15 @@ impl StateStore for SqliteState {
         .await
     }
 
-    async fn incr(&self, key: &str) -> Result<u64, StateError> {
+    async fn incr_by(&self, key: &str, by: u64) -> Result<u64, StateError> {
+        let by = i64::try_from(by).unwrap_or(i64::MAX);
         let key = key.to_string();
         self.call(move |conn| {
             let now = now_ms();
             let current: i64 = live_value(conn, &key, now)?
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            let next = current.saturating_add(1);
+            let next = current.saturating_add(by);
             conn.prepare_cached(
                 "INSERT INTO kv (key, value, expires_at_ms) VALUES (?1, ?2, NULL) \
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at_ms = NULL",
