@@ -62,9 +62,13 @@ pub struct Args {
     /// [default: 2400; quick 1200].
     #[arg(long)]
     pub live_attempts: Option<usize>,
-    /// Live-stream scenario: wall-clock seconds the hour is compressed into [default: 15; quick 8].
+    /// Live-stream scenario: wall-clock seconds the hour is compressed into [default: 20; quick 10].
     #[arg(long)]
     pub live_hour_secs: Option<f64>,
+    /// Live-stream scenario: share of the hour (from its start) over which the second channel
+    /// sells its 20 units; 1 spreads them over the whole hour.
+    #[arg(long, default_value_t = 1.0)]
+    pub channel2_window: f64,
     /// Live-stream scenario: the polling baseline pushes stock every this many (scenario) minutes.
     #[arg(long, default_value_t = 5.0)]
     pub poll_minutes: f64,
@@ -93,6 +97,7 @@ pub struct Options {
     pub live_channel2_units: u32,
     pub live_hour_secs: f64,
     pub poll_minutes: f64,
+    pub live_channel2_window: f64,
     #[serde(skip)]
     pub backend: BackendKind,
 }
@@ -121,9 +126,10 @@ impl Options {
             live_channel2_units: 20,
             live_hour_secs: a
                 .live_hour_secs
-                .unwrap_or(if a.quick { 8.0 } else { 15.0 })
+                .unwrap_or(if a.quick { 10.0 } else { 20.0 })
                 .max(0.5),
             poll_minutes: a.poll_minutes.max(0.01),
+            live_channel2_window: a.channel2_window.clamp(0.001, 1.0),
             backend: a.backend.unwrap_or_else(|| {
                 if std::env::var("REDIS_URL").is_ok_and(|v| !v.trim().is_empty()) {
                     BackendKind::Redis
@@ -154,6 +160,7 @@ impl Options {
             live_channel2_units: 3,
             live_hour_secs: 2.0,
             poll_minutes: 5.0,
+            live_channel2_window: 1.0,
             backend,
         }
     }
@@ -164,7 +171,7 @@ impl Options {
             attempts: self.live_attempts,
             channel2_units: self.live_channel2_units,
             hour: Duration::from_secs_f64(self.live_hour_secs),
-            channel2_window: 0.05,
+            channel2_window: self.live_channel2_window,
             poll_minutes: self.poll_minutes,
             netsuite_latency: Duration::from_millis(self.netsuite_latency_ms),
             netsuite_limit: self.netsuite_limit,

@@ -78,7 +78,11 @@ async fn a_tiny_bench_run_fills_every_figure_and_cleans_up() {
                 <= i64::from(opts.live_stock) + run.oversold_units
         );
     }
-    assert!(live.event_driven.freshness.count > 0);
+    assert_eq!(
+        live.event_driven.freshness.count as u64 + live.event_driven.changes_while_sold_out,
+        live.event_driven.channel2_units_sold,
+        "every second-channel sale is timed or moot"
+    );
     assert!(live.event_driven.inventory_search_calls > 0);
     assert_eq!(
         live.polling.inventory_search_calls, 0,

@@ -67,6 +67,15 @@ async fn stock_callout(h: &Harness, bridge: &RunningBridge, skus: &[&str]) {
     bridge.queue.enqueue(&job).await.expect("enqueue");
 }
 
+/// Waits for the start-up reconcile (the pusher's first absolute reading of every SKU).
+async fn reconciled(bridge: &RunningBridge) {
+    eventually(WAIT, "start-up reconcile", || async {
+        let r = admin(bridge, reqwest::Method::GET, "/admin/inventory/drift").await;
+        r["checked_at_ms"].as_i64().unwrap_or(0) > 0
+    })
+    .await;
+}
+
 async fn admin(bridge: &RunningBridge, method: reqwest::Method, path: &str) -> serde_json::Value {
     let url = format!("http://{}{path}", bridge.addr.expect("ingress"));
     let resp = reqwest::Client::new()
@@ -83,9 +92,12 @@ async fn admin(bridge: &RunningBridge, method: reqwest::Method, path: &str) -> s
 async fn a_stock_change_in_netsuite_reaches_tiktok() {
     let h = Harness::new().await;
     h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 5);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 40));
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 5));
     let bridge = h.start(&settings()).await;
+    reconciled(&bridge).await;
+    assert_eq!(h.sandbox.tiktok.inventory_updates(), 0, "in line at start");
 
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 40));
     stock_callout(&h, &bridge, &[SKU]).await;
     eventually(WAIT, "TikTok lists NetSuite's 40", || async {
         tiktok_qty(&h, SKU_ID, WH) == 40
@@ -118,12 +130,7 @@ async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_
     assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 1000));
     let bridge = h.start(&with(&[("WORKER_CONCURRENCY", "16")])).await;
     let url = common::webhook_url(&bridge);
-    // The bridge has pushed this SKU before (as after any reconcile): it knows its basis.
-    stock_callout(&h, &bridge, &[SKU]).await;
-    eventually(WAIT, "first sync round", || async {
-        bridge.metrics.inventory.sku_count("unchanged") == 1
-    })
-    .await;
+    reconciled(&bridge).await;
 
     let mut placed = 0;
     for round in 0..10 {
@@ -267,8 +274,15 @@ async fn drift_behind_the_bridges_back_is_found_reported_and_fixed_by_the_reconc
     assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 3));
     let bridge = h.start(&settings()).await;
 
+    // The start-up reconcile found both sides in line.
+    eventually(WAIT, "start-up reconcile", || async {
+        let r = admin(&bridge, reqwest::Method::GET, "/admin/inventory/drift").await;
+        r["checked_at_ms"].as_i64().unwrap_or(0) > 0
+    })
+    .await;
     let before = admin(&bridge, reqwest::Method::GET, "/admin/inventory/drift").await;
-    assert_eq!(before["checked_at_ms"], 0, "no reconcile yet: {before}");
+    assert_eq!(before["drift_units"], 0, "{before}");
+    assert_eq!(before["skus_checked"], 2, "{before}");
 
     // Someone edits TikTok by hand, and NetSuite loses stock without a callout.
     h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 99);
@@ -315,13 +329,16 @@ async fn a_sku_refused_inside_a_code_0_answer_does_not_block_the_others() {
     let h = Harness::new().await;
     h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 1);
     h.sandbox.tiktok.set_stock(PRODUCT, SKU2_ID, SKU2, WH, 1);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 8));
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 9));
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 1));
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 1));
+    let bridge = h.start(&settings()).await;
+    reconciled(&bridge).await;
     // SKU2 is in a promotion: TikTok refuses it per SKU.
     h.sandbox
         .tiktok
         .refuse_sku_updates(SKU2_ID, Some(12_052_393));
-    let bridge = h.start(&settings()).await;
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 8));
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 9));
 
     stock_callout(&h, &bridge, &[SKU, SKU2]).await;
     eventually(WAIT, "the accepted SKU updated", || async {
@@ -360,11 +377,13 @@ async fn fbt_managed_skus_are_never_pushed() {
         .tiktok
         .set_stock(PRODUCT, SKU2_ID, SKU2, FBT_WH, 50);
     h.sandbox.tiktok.set_fbt_warehouse(FBT_WH);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 6));
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 2));
     assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 4));
     let bridge = h
         .start(&with(&[("INVENTORY_FBT_WAREHOUSES", FBT_WH)]))
         .await;
+    reconciled(&bridge).await;
+    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 6));
 
     stock_callout(&h, &bridge, &[SKU, SKU2]).await;
     eventually(WAIT, "merchant SKU updated", || async {
@@ -397,6 +416,7 @@ async fn two_replicas_on_one_prefix_never_push_a_stale_value() {
     assert!(h.sandbox.netsuite.set_stock(&item, LOC, 0));
     let a = h.start(&settings()).await;
     let b = h.start(&settings()).await;
+    reconciled(&a).await;
 
     // Rising stock, each change announced to alternating replicas: a stale push would
     // show up on TikTok as a fall.
@@ -434,6 +454,7 @@ async fn unpaid_and_on_hold_orders_hold_units_until_their_sales_order_and_cancel
     let item = h.item_id(SKU);
     assert!(h.sandbox.netsuite.set_stock(&item, LOC, 10));
     let bridge = h.start(&settings()).await;
+    reconciled(&bridge).await;
     let shop = h.sandbox.tiktok.config().shop_id.clone();
     let tt = &h.sandbox.tiktok;
 

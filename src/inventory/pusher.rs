@@ -161,6 +161,11 @@ impl InventorySync {
 
     /// The pusher task: runs until `shutdown`.
     pub async fn run(self: Arc<Self>, ctx: Arc<JobContext>, shutdown: CancellationToken) {
+        // Start from a known state: pushes after this one move TikTok by what changed since
+        // (module docs), so each SKU needs one absolute reading first.
+        if let Err(e) = reconcile(&ctx).await {
+            tracing::warn!(error = %e, "start-up inventory reconcile failed; the timer retries");
+        }
         let mut backoff = Duration::ZERO;
         loop {
             tokio::select! {
@@ -657,7 +662,10 @@ pub async fn reconcile(ctx: &JobContext) -> Result<DriftReport, JobError> {
                 .iter()
                 .map(|(w, q)| (w.clone(), u32::try_from((*q).max(0)).unwrap_or(u32::MAX)))
                 .collect();
-            if tiktok_now != l.sellable_split {
+            if tiktok_now == l.sellable_split {
+                // In line: this is the basis later pushes move from.
+                store::save_basis(ctx.state.as_ref(), &shop, &l.seller_sku, &l.basis).await?;
+            } else {
                 report.drift_units += (l.tiktok_total() - i64::from(l.sellable)).abs();
                 report.drifted.push(DriftRow {
                     seller_sku: l.seller_sku.clone(),
