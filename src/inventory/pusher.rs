@@ -478,6 +478,19 @@ pub async fn plan(ctx: &JobContext, skus: &[(String, DirtyReason)]) -> Result<Pl
         }
     }
     let ns_list: Vec<String> = ns_skus.iter().cloned().collect();
+    // Read order matters: held, then the ledger, then NetSuite. A sales order commits in
+    // NetSuite before its ledger entry goes, so this order can only see a unit twice
+    // (undersell, put right next round), never miss it (which would list it again).
+    let held = store::held_totals(ctx.state.as_ref(), shop, &names).await?;
+    let mut ledger: HashMap<String, u32> = HashMap::new();
+    for sku in names.iter().chain(ns_list.iter()) {
+        if !ledger.contains_key(sku) {
+            let units = store::ledger_units(ctx.state.as_ref(), shop, sku).await?;
+            ledger.insert(sku.clone(), units);
+        }
+    }
+    let units_of = |sku: &str| ledger.get(sku).copied().unwrap_or(0);
+    let bases = store::bases(ctx.state.as_ref(), shop, &names).await?;
     let items = crate::jobs::order_sync::resolve_items(ctx, &ns_list).await?;
     let sku_of_item: HashMap<&String, &String> = items.iter().map(|(s, i)| (i, s)).collect();
     let item_ids: Vec<String> = items.values().cloned().collect();
@@ -496,16 +509,6 @@ pub async fn plan(ctx: &JobContext, skus: &[(String, DirtyReason)]) -> Result<Pl
             tracing::warn!(sku = %sku, "SKU unknown in NetSuite: its sellable quantity is 0");
         }
     }
-    let mut ledger: HashMap<String, u32> = HashMap::new();
-    for sku in names.iter().chain(ns_list.iter()) {
-        if !ledger.contains_key(sku) {
-            let units = store::ledger_units(ctx.state.as_ref(), shop, sku).await?;
-            ledger.insert(sku.clone(), units);
-        }
-    }
-    let units_of = |sku: &str| ledger.get(sku).copied().unwrap_or(0);
-    let held = store::held_totals(ctx.state.as_ref(), shop, &names).await?;
-    let bases = store::bases(ctx.state.as_ref(), shop, &names).await?;
     let mut figures: HashMap<String, NsFigures> = HashMap::new();
     for sku in &names {
         let f = match cfg.kits.get(sku) {
