@@ -527,3 +527,61 @@ async fn unpaid_and_on_hold_orders_hold_units_until_their_sales_order_and_cancel
     bridge.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_announces_stock_changes_as_signed_callouts() {
+    use axum::routing::post;
+    use bridge::netsuite::callout::{self, CalloutEvent};
+    let h = Harness::new().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/callouts/netsuite",
+        post(move |headers: http::HeaderMap, body: bytes::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs() as i64;
+                let verified = callout::verify_headers(&[b"callout-secret"], &headers, &body, now);
+                let parsed = callout::parse(&body);
+                let _ = tx.send((verified, parsed));
+                http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let ns = &h.sandbox.netsuite;
+    let item = h.item_id(SKU);
+    assert!(ns.set_stock(&item, LOC, 5), "no target yet: nothing sent");
+    assert_eq!(ns.callouts_sent(), 0);
+    ns.set_callout_target(
+        &format!("http://{addr}/callouts/netsuite"),
+        "callout-secret",
+    );
+    assert!(ns.set_stock(&item, LOC, 9));
+    assert_eq!(ns.consume(&item, LOC, Decimal::from(2)), Decimal::from(2));
+    // Delivered concurrently: compare as a set.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (verified, parsed) = tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .expect("callout arrives")
+            .expect("open");
+        verified.expect("signed with the secret, fresh timestamp");
+        let parsed = parsed.expect("the documented body");
+        let CalloutEvent::InventoryChanged(change) = parsed.event else {
+            panic!("not an inventory change: {:?}", parsed.event);
+        };
+        assert_eq!(change.item_ids, std::slice::from_ref(&item));
+        assert_eq!(change.location_ids, [LOC]);
+        seen.push(change.record_type);
+    }
+    seen.sort();
+    assert_eq!(seen, ["cashsale", "inventoryadjustment"]);
+    assert_eq!(ns.callouts_sent(), 2);
+    h.cleanup().await;
+}

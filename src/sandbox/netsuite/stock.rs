@@ -23,7 +23,78 @@ impl NetSuiteSandbox {
             return false;
         }
         st.stock.insert((item, location), available.into());
+        drop(st);
+        self.announce_stock_change("inventoryadjustment", item, location);
         true
+    }
+
+    /// Have stock changes (`set_stock`, `consume`) POST a signed `inventory.changed` callout
+    /// to `url`, as the project's user-event scripts do (`deploy/netsuite/`), signed with
+    /// `secret` per `netsuite::callout`. Sales-order commitments do not announce: the scripts
+    /// watch item receipts, adjustments and transfers, not sales orders.
+    pub fn set_callout_target(&self, url: &str, secret: &str) {
+        self.state.lock().callout_target = Some((url.to_string(), secret.to_string()));
+    }
+
+    /// Stock-changed callouts sent so far.
+    pub fn callouts_sent(&self) -> u64 {
+        self.state.lock().callouts_sent
+    }
+
+    fn announce_stock_change(&self, record_type: &str, item: u64, location: u64) {
+        let target = {
+            let mut st = self.state.lock();
+            let t = st.callout_target.clone();
+            if t.is_some() {
+                st.callouts_sent += 1;
+            }
+            t
+        };
+        let Some((url, secret)) = target else {
+            return;
+        };
+        // Outside a runtime (plain unit tests) there is nobody to deliver to.
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let record_id = rand::random::<u32>() % 1_000_000;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let body = serde_json::json!({
+            "type": crate::netsuite::callout::INVENTORY_CHANGED,
+            "occurred_at": "1970-01-01T00:00:00.000Z",
+            "account": self.config().account_id,
+            "data": {
+                "record_type": record_type,
+                "record_id": record_id.to_string(),
+                "item_ids": [item.to_string()],
+                "location_ids": [location.to_string()],
+                "trigger": "create",
+            }
+        })
+        .to_string();
+        let id = format!(
+            "ns_{record_type}_{record_id}_changed_{:x}",
+            rand::random::<u64>()
+        );
+        let signature =
+            crate::netsuite::callout::sign(secret.as_bytes(), &id, now, body.as_bytes());
+        rt.spawn(async move {
+            let sent = reqwest::Client::new()
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(crate::netsuite::callout::HEADER_ID, id)
+                .header(crate::netsuite::callout::HEADER_TIMESTAMP, now.to_string())
+                .header(crate::netsuite::callout::HEADER_SIGNATURE, signature)
+                .body(body)
+                .send()
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e.without_url(), "sandbox stock callout not delivered");
+            }
+        });
     }
 
     /// Another sales channel sells `quantity` units straight in NetSuite (a POS, a web shop):
@@ -38,6 +109,12 @@ impl NetSuiteSandbox {
         };
         let sold = quantity.min((*avail).max(Decimal::ZERO));
         *avail -= sold;
+        drop(st);
+        if sold > Decimal::ZERO {
+            // Not in the reference's list of record types the scripts watch: another
+            // channel's sale shows up as a cash sale; the sandbox announces it the same way.
+            self.announce_stock_change("cashsale", item, location);
+        }
         sold
     }
 
