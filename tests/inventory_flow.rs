@@ -585,3 +585,46 @@ async fn the_sandbox_announces_stock_changes_as_signed_callouts() {
     assert_eq!(ns.callouts_sent(), 2);
     h.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sales_order_closed_in_netsuite_recomputes_the_items_on_its_lines() {
+    let h = Harness::new().await;
+    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 10);
+    let item = h.item_id(SKU);
+    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 10));
+    let bridge = h.start(&settings()).await;
+    reconciled(&bridge).await;
+
+    let id = "576486316948700001";
+    h.sandbox
+        .tiktok
+        .place_buyer_order(id, SKU_ID, 2, "AWAITING_SHIPMENT")
+        .expect("in stock");
+    assert_eq!(h.webhook(&bridge, 1, id).await, 200);
+    eventually(WAIT, "sales order written", || async {
+        h.sales_order(id).is_some() && queue_idle(bridge.queue.as_ref()).await
+    })
+    .await;
+    let so_id = h.sales_order(id).unwrap()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(tiktok_qty(&h, SKU_ID, WH), 8);
+
+    // The order is closed in NetSuite and its commitment released (4 units back, say, with a
+    // correction): only the sales-order callout says so, with no item ids.
+    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 12));
+    let job = JobEnvelope::new(Job::InventorySync {
+        shop_id: h.sandbox.tiktok.config().shop_id.clone(),
+        item_ids: Vec::new(),
+        source: format!("sales_order:{so_id}"),
+    });
+    bridge.queue.enqueue(&job).await.unwrap();
+    eventually(WAIT, "TikTok follows NetSuite", || async {
+        tiktok_qty(&h, SKU_ID, WH) == 12
+    })
+    .await;
+    assert_eq!(bridge.metrics.job_count("inventory_sync", "done"), 1);
+    bridge.shutdown().await;
+    h.cleanup().await;
+}
