@@ -136,14 +136,19 @@ pub async fn order_seen(ctx: &JobContext, order: &Order) -> Result<(), JobError>
     let shop = inv.shop_id.as_str();
     // Learn where the SKUs live on TikTok from the order lines (cheap: one write per SKU,
     // and Inventory Search fills in the warehouses at push time).
-    for li in &order.line_items {
-        if let Some(product) = li.product_id.as_deref().filter(|p| !p.is_empty()) {
-            if !li.seller_sku.is_empty() {
-                ctx.state
-                    .hash_set(&store::skuref_key(shop), &li.seller_sku, product)
-                    .await?;
-            }
-        }
+    let refs: BTreeMap<&str, &str> = order
+        .line_items
+        .iter()
+        .filter(|li| !li.seller_sku.is_empty())
+        .filter_map(|li| {
+            let product = li.product_id.as_deref().filter(|p| !p.is_empty())?;
+            Some((li.seller_sku.as_str(), product))
+        })
+        .collect();
+    for (sku, product) in refs {
+        ctx.state
+            .hash_set(&store::skuref_key(shop), sku, product)
+            .await?;
     }
     if order.fulfillment_type == Some(FulfillmentType::ByTikTok) {
         // FBT units come out of TikTok's own warehouse, not the merchant's stock.
