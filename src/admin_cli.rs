@@ -40,6 +40,10 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: Option<ShopsCommand>,
     },
+    /// Inventory drift found by the last reconcile: TikTok's quantity vs the sellable one.
+    Drift,
+    /// Queue a full inventory reconcile now (its findings show in `admin drift`).
+    Reconcile,
     /// Cases left for a person (a cancellation of an already fulfilled order).
     Review {
         /// Also list dismissed flags.
@@ -193,6 +197,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             format!("/admin/shops/{}/reauthorize", seg(shop_id)),
             render_reauthorized,
         ),
+        AdminCommand::Drift => (Method::GET, "/admin/inventory/drift".into(), render_drift),
+        AdminCommand::Reconcile => (
+            Method::POST,
+            "/admin/inventory/reconcile".into(),
+            render_reconcile,
+        ),
         AdminCommand::Review { all, command: None } => (
             Method::GET,
             format!("/admin/review?all={all}"),
@@ -220,6 +230,49 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 // ---- rendering: pure functions of the API's JSON ----
+
+fn render_drift(v: &Value) -> String {
+    let checked = int(&v["checked_at_ms"]).unwrap_or(0);
+    if checked == 0 {
+        return "No inventory reconcile has run yet (admin reconcile queues one).\n".into();
+    }
+    let mut out = format!(
+        "Shop {} reconciled at {}: {} SKU(s) checked, {} drifted, {} unit(s) off.\n",
+        text(&v["shop_id"]),
+        fmt_ms(checked),
+        text(&v["skus_checked"]),
+        array(v, "drifted").len(),
+        text(&v["drift_units"]),
+    );
+    let rows: Vec<Vec<String>> = array(v, "drifted")
+        .iter()
+        .map(|d| {
+            let tiktok = int(&d["tiktok"]).unwrap_or(0);
+            let sellable = int(&d["sellable"]).unwrap_or(0);
+            vec![
+                text(&d["seller_sku"]),
+                text(&d["sku_id"]),
+                tiktok.to_string(),
+                sellable.to_string(),
+                format!("{:+}", tiktok - sellable),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.push_str(&table(
+            &["SELLER SKU", "TIKTOK SKU", "TIKTOK", "SELLABLE", "DRIFT"],
+            &rows,
+        ));
+    }
+    out
+}
+
+fn render_reconcile(v: &Value) -> String {
+    format!(
+        "Inventory reconcile queued as job {}; see `admin drift` once it ran.\n",
+        text(&v["job_id"])
+    )
+}
 
 /// `2025-11-27 14:03:05Z` from Unix milliseconds.
 fn fmt_ms(ms: i64) -> String {
@@ -525,6 +578,25 @@ fn render_reauthorized(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn drift_table_shows_each_sku_and_its_signed_drift() {
+        let v = json!({"shop_id": "7494", "checked_at_ms": 1_664_095_733_123i64, "skus_checked": 3,
+        "drift_units": 7, "drifted": [
+            {"seller_sku": "CAP-RED", "sku_id": "11", "product_id": "1", "tiktok": 12, "sellable": 5}
+        ]});
+        let out = render_drift(&v);
+        assert!(
+            out.contains("3 SKU(s) checked, 1 drifted, 7 unit(s) off"),
+            "{out}"
+        );
+        let row = out.lines().find(|l| l.starts_with("CAP-RED")).expect("row");
+        assert!(
+            row.contains("12") && row.contains("5") && row.ends_with("+7"),
+            "{row}"
+        );
+        assert!(render_drift(&json!({"checked_at_ms": 0})).contains("No inventory reconcile"));
+    }
 
     #[test]
     fn times_are_utc() {

@@ -5,6 +5,7 @@
 
 mod backend;
 mod ingress;
+mod inventory;
 mod load;
 mod orders;
 mod report;
@@ -13,6 +14,7 @@ mod stats;
 
 pub use backend::{Backend, BackendKind};
 pub use ingress::{IngressPlan, IngressResult};
+pub use inventory::{LiveStreamPlan, LiveStreamResult, LiveStreamRun};
 pub use orders::{BurstRun, OrderPlan, SteadyRun};
 pub use report::{Figure, Verdict};
 pub use stats::{LatencySummary, Memory};
@@ -56,6 +58,20 @@ pub struct Args {
     /// is set, else the embedded database, as `serve` chooses.
     #[arg(long, value_enum)]
     pub backend: Option<BackendKind>,
+    /// Live-stream scenario: buyer checkouts attempted over the compressed hour
+    /// [default: 2400; quick 1200].
+    #[arg(long)]
+    pub live_attempts: Option<usize>,
+    /// Live-stream scenario: wall-clock seconds the hour is compressed into [default: 20; quick 10].
+    #[arg(long)]
+    pub live_hour_secs: Option<f64>,
+    /// Live-stream scenario: share of the hour (from its start) over which the second channel
+    /// sells its 20 units; 1 spreads them over the whole hour.
+    #[arg(long, default_value_t = 1.0)]
+    pub channel2_window: f64,
+    /// Live-stream scenario: the polling baseline pushes stock every this many (scenario) minutes.
+    #[arg(long, default_value_t = 5.0)]
+    pub poll_minutes: f64,
     /// Where to write the results as JSON.
     #[arg(long, default_value = "bench-results.json")]
     pub json: PathBuf,
@@ -76,6 +92,12 @@ pub struct Options {
     pub burst_orders: usize,
     pub netsuite_latency_ms: u64,
     pub netsuite_limit: usize,
+    pub live_stock: u32,
+    pub live_attempts: usize,
+    pub live_channel2_units: u32,
+    pub live_hour_secs: f64,
+    pub poll_minutes: f64,
+    pub live_channel2_window: f64,
     #[serde(skip)]
     pub backend: BackendKind,
 }
@@ -99,6 +121,15 @@ impl Options {
             burst_orders: pick(a.burst, 300, 100).max(1),
             netsuite_latency_ms: a.netsuite_latency_ms.max(1),
             netsuite_limit: a.netsuite_limit.max(1),
+            live_stock: 100,
+            live_attempts: pick(a.live_attempts, 2_400, 1_200).max(1),
+            live_channel2_units: 20,
+            live_hour_secs: a
+                .live_hour_secs
+                .unwrap_or(if a.quick { 10.0 } else { 20.0 })
+                .max(0.5),
+            poll_minutes: a.poll_minutes.max(0.01),
+            live_channel2_window: a.channel2_window.clamp(0.001, 1.0),
             backend: a.backend.unwrap_or_else(|| {
                 if std::env::var("REDIS_URL").is_ok_and(|v| !v.trim().is_empty()) {
                     BackendKind::Redis
@@ -124,7 +155,26 @@ impl Options {
             burst_orders: 10,
             netsuite_latency_ms: 50,
             netsuite_limit: 5,
+            live_stock: 10,
+            live_attempts: 60,
+            live_channel2_units: 3,
+            live_hour_secs: 2.0,
+            poll_minutes: 5.0,
+            live_channel2_window: 1.0,
             backend,
+        }
+    }
+
+    fn live_plan(&self) -> LiveStreamPlan {
+        LiveStreamPlan {
+            stock: self.live_stock,
+            attempts: self.live_attempts,
+            channel2_units: self.live_channel2_units,
+            hour: Duration::from_secs_f64(self.live_hour_secs),
+            channel2_window: self.live_channel2_window,
+            poll_minutes: self.poll_minutes,
+            netsuite_latency: Duration::from_millis(self.netsuite_latency_ms),
+            netsuite_limit: self.netsuite_limit,
         }
     }
 
@@ -164,6 +214,7 @@ pub struct Report {
     pub steady: SteadyRun,
     pub burst: BurstRun,
     pub per_buyer: SteadyRun,
+    pub live_stream: LiveStreamResult,
     pub memory: MemoryResult,
     pub figures: Vec<Figure>,
     pub duration_s: f64,
@@ -178,14 +229,15 @@ pub async fn run_suite(opts: &Options) -> anyhow::Result<Report> {
     let rig = Rig::new(backend, run_id, opts.netsuite_limit, opts.concurrency).await?;
     let phases = run_phases(&rig, opts).await;
     let swept = rig.sweep().await;
-    let (ingress, (steady, burst), per_buyer, idle) = phases?;
+    let (ingress, (steady, burst), per_buyer, live_stream, idle) = phases?;
     swept.context("cleaning up the bench's data")?;
     let memory = MemoryResult {
         at_start_mib: at_start,
         idle_mib: idle,
         peak_mib: stats::memory().peak_rss_mib,
     };
-    let figures = figures(opts, &ingress, &steady, &burst, &per_buyer, &memory);
+    let mut figures = figures(opts, &ingress, &steady, &burst, &per_buyer, &memory);
+    live_figures(&live_stream, &mut figures);
     Ok(Report {
         run_id: rig.run_id.clone(),
         backend: rig.backend.describe(),
@@ -196,13 +248,20 @@ pub async fn run_suite(opts: &Options) -> anyhow::Result<Report> {
         steady,
         burst,
         per_buyer,
+        live_stream,
         memory,
         figures,
         duration_s: started.elapsed().as_secs_f64(),
     })
 }
 
-type Phases = (IngressResult, (SteadyRun, BurstRun), SteadyRun, Option<f64>);
+type Phases = (
+    IngressResult,
+    (SteadyRun, BurstRun),
+    SteadyRun,
+    LiveStreamResult,
+    Option<f64>,
+);
 
 async fn run_phases(rig: &Rig, opts: &Options) -> anyhow::Result<Phases> {
     let idle = idle_rss(rig).await?;
@@ -229,7 +288,11 @@ async fn run_phases(rig: &Rig, opts: &Options) -> anyhow::Result<Phases> {
     let per_buyer = orders::per_buyer(rig, &plan)
         .await
         .context("per-buyer order phase")?;
-    Ok((ingress, fixed, per_buyer, idle))
+    eprintln!("bench: inventory live stream (event-driven, then polling baseline)…");
+    let live = inventory::run(rig, &opts.live_plan())
+        .await
+        .context("live-stream inventory phase")?;
+    Ok((ingress, fixed, per_buyer, live, idle))
 }
 
 /// VmRSS with the sandbox and an idle bridge (ingress + workers + timers) up.
@@ -408,18 +471,6 @@ fn figures(
             |v| v <= 0.1,
         ),
     ];
-    f.push(Figure::not_measured(
-        "inventory_freshness_p99",
-        "Inventory freshness (NetSuite → TikTok)",
-        "p99 < 2 s",
-        "inventory flow not built yet",
-    ));
-    f.push(Figure::not_measured(
-        "oversold_units",
-        "Oversold units, live-stream scenario",
-        "0 units",
-        "inventory flow not built yet",
-    ));
     let mem = |v: Option<f64>| v.unwrap_or(f64::NAN);
     f.push(Figure::checked(
         "rss_idle_mib",
@@ -447,6 +498,81 @@ fn figures(
         |v| v < 256.0,
     ));
     f
+}
+
+/// The live-stream figures, inserted before the memory rows.
+fn live_figures(live: &LiveStreamResult, f: &mut Vec<Figure>) {
+    let e = &live.event_driven;
+    let p = &live.polling;
+    let at = f.len().saturating_sub(2);
+    let rows = vec![
+        if e.freshness.count == 0 {
+            Figure::not_measured(
+                "inventory_freshness_p99",
+                "Inventory freshness (NetSuite → TikTok)",
+                "p99 < 2 s",
+                &format!(
+                    "no second-channel sale came while TikTok still listed stock ({} came after)",
+                    e.changes_while_sold_out
+                ),
+            )
+        } else {
+            Figure::checked(
+                "inventory_freshness_p99",
+                "Inventory freshness (NetSuite → TikTok)",
+                e.freshness.p99_ms / 1000.0,
+                "s",
+                format!(
+                    "p50 {:.2} s p99 {:.2} s ({} changes TikTok had to show); polling every {} min: {}",
+                    e.freshness.p50_ms / 1000.0,
+                    e.freshness.p99_ms / 1000.0,
+                    e.freshness.count,
+                    live.plan.poll_minutes,
+                    if p.freshness.count == 0 {
+                        "no change reached TikTok before it sold out".to_string()
+                    } else {
+                        format!(
+                            "p50 {:.0} s p99 {:.0} s scenario time",
+                            p.freshness_scenario_p50_s, p.freshness_scenario_p99_s
+                        )
+                    }
+                ),
+                "p99 < 2 s",
+                |v| v < 2.0,
+            )
+        },
+        Figure::checked(
+            "oversold_units",
+            "Oversold units, live-stream scenario",
+            e.oversold_units as f64,
+            "units",
+            format!(
+                "{} (TikTok sold {} + other channel {} of {}; {} of {} checkouts refused); polling baseline: {} oversold",
+                e.oversold_units,
+                e.tiktok_units_sold,
+                e.channel2_units_sold,
+                live.plan.stock,
+                e.tiktok_rejected,
+                e.attempts,
+                p.oversold_units
+            ),
+            "0 units",
+            |v| v == 0.0,
+        ),
+        Figure::info(
+            "inventory_calls",
+            "TikTok inventory calls, live stream",
+            e.update_inventory_calls as f64,
+            "calls",
+            format!(
+                "{} updates + {} searches; polling baseline: {} updates",
+                e.update_inventory_calls, e.inventory_search_calls, p.update_inventory_calls
+            ),
+        ),
+    ];
+    for (i, r) in rows.into_iter().enumerate() {
+        f.insert(at + i, r);
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {

@@ -185,6 +185,8 @@ pub struct Config {
     /// Accepted secrets of `POST /callouts/netsuite` (`NETSUITE_CALLOUT_SECRET`, several
     /// whitespace-separated while rotating); empty = the route refuses every callout.
     pub callout_secrets: Vec<SecretString>,
+    /// Inventory sync (I1); off unless `INVENTORY_LOCATIONS` is set.
+    pub inventory: crate::inventory::InventoryConfig,
 }
 
 /// Where settings come from: the process environment, or a map in tests.
@@ -566,6 +568,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            inventory: crate::inventory::InventoryConfig::from_source(src)?,
         })
     }
 }

@@ -59,6 +59,7 @@ pub struct Metrics {
     /// Outbound request durations and the backend probe (see `OpsMetrics`).
     pub ops: OpsMetrics,
     pub after_sale: AfterSaleMetrics,
+    pub inventory: crate::inventory::metrics::InventoryMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -172,6 +173,7 @@ impl Metrics {
         );
         let ops = OpsMetrics::register(&mut registry);
         let after_sale = AfterSaleMetrics::register(&mut registry);
+        let inventory = crate::inventory::metrics::InventoryMetrics::register(&mut registry);
         Metrics {
             registry,
             webhooks_received,
@@ -193,6 +195,7 @@ impl Metrics {
             tiktok_shop_deauthorized,
             ops,
             after_sale,
+            inventory,
         }
     }
 

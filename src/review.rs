@@ -171,6 +171,24 @@ mod tests {
         async fn unpark(&self, id: &str) -> Result<Option<ParkedJob>, StateError> {
             self.inner.unpark(id).await
         }
+        async fn hash_set(&self, k: &str, f: &str, v: &str) -> Result<(), StateError> {
+            self.inner.hash_set(k, f, v).await
+        }
+        async fn hash_delete(&self, k: &str, f: &[String]) -> Result<(), StateError> {
+            self.inner.hash_delete(k, f).await
+        }
+        async fn hash_delete_if(&self, k: &str, f: &str, e: &str) -> Result<bool, StateError> {
+            self.inner.hash_delete_if(k, f, e).await
+        }
+        async fn hash_all(&self, k: &str) -> Result<Vec<(String, String)>, StateError> {
+            self.inner.hash_all(k).await
+        }
+        async fn incr_by(&self, k: &str, by: u64) -> Result<u64, StateError> {
+            self.inner.incr_by(k, by).await
+        }
+        async fn raise_to(&self, k: &str, v: u64) -> Result<bool, StateError> {
+            self.inner.raise_to(k, v).await
+        }
     }
 
     fn flag(id: &str) -> ReviewFlag {

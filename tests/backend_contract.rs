@@ -109,6 +109,8 @@ contract!(
     key_values_expire_and_read_many_at_once,
     parking_replaces_by_job_id_lists_oldest_first_and_unparks_once,
     lists_keep_the_newest_entries_oldest_first,
+    hashes_set_delete_and_compare_delete,
+    counters_increment_and_only_rise,
 );
 
 fn job(order_id: &str) -> JobEnvelope {
@@ -536,6 +538,61 @@ async fn lists_keep_the_newest_entries_oldest_first(b: Backend) {
     s.list_push("other", "x", 3).await.unwrap();
     assert_eq!(s.list_range("history").await.unwrap(), ["e2", "e3", "e4"]);
     assert_eq!(s.list_range("other").await.unwrap(), ["x"]);
+}
+
+async fn hashes_set_delete_and_compare_delete(b: Backend) {
+    let s = b.state.as_ref();
+    assert!(s.hash_all("h").await.unwrap().is_empty());
+    s.hash_set("h", "b", "2").await.unwrap();
+    s.hash_set("h", "a", "1").await.unwrap();
+    s.hash_set("h", "a", "1b").await.unwrap();
+    s.hash_set("other", "a", "x").await.unwrap();
+    assert_eq!(
+        s.hash_all("h").await.unwrap(),
+        vec![("a".into(), "1b".into()), ("b".into(), "2".into())]
+    );
+    // A hash does not show through plain keys.
+    assert_eq!(s.get("h").await.unwrap(), None);
+    assert!(
+        !s.hash_delete_if("h", "a", "1").await.unwrap(),
+        "value moved on"
+    );
+    assert!(s.hash_delete_if("h", "a", "1b").await.unwrap());
+    assert!(
+        !s.hash_delete_if("h", "a", "1b").await.unwrap(),
+        "only once"
+    );
+    s.hash_delete("h", &["b".to_string(), "zz".to_string()])
+        .await
+        .unwrap();
+    s.hash_delete("h", &[]).await.unwrap();
+    assert!(s.hash_all("h").await.unwrap().is_empty());
+    assert_eq!(s.hash_all("other").await.unwrap().len(), 1);
+}
+
+async fn counters_increment_and_only_rise(b: Backend) {
+    let s = b.state.as_ref();
+    assert_eq!(s.incr_by("c", 1).await.unwrap(), 1);
+    assert_eq!(s.incr_by("c", 5).await.unwrap(), 6);
+    assert_eq!(s.incr_by("c", 0).await.unwrap(), 6);
+    assert_eq!(s.get("c").await.unwrap().as_deref(), Some("6"));
+    // Racing increments never hand out the same number.
+    let mut all: Vec<u64> = futures::future::join_all((0..20).map(|_| s.incr_by("race", 1)))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    all.sort();
+    assert_eq!(all, (1..=20).collect::<Vec<u64>>());
+
+    assert!(
+        s.raise_to("v", 5).await.unwrap(),
+        "absent is below anything"
+    );
+    assert!(!s.raise_to("v", 5).await.unwrap(), "equal is not newer");
+    assert!(!s.raise_to("v", 3).await.unwrap(), "older never overwrites");
+    assert!(s.raise_to("v", 9).await.unwrap());
+    assert_eq!(s.get("v").await.unwrap().as_deref(), Some("9"));
 }
 
 // What only the embedded backend has to show: it lives in a file, one process at a time.

@@ -59,7 +59,43 @@ async fn a_tiny_bench_run_fills_every_figure_and_cleans_up() {
     let peak = r.memory.peak_mib.expect("VmHWM");
     assert!(idle > 0.0 && peak >= idle, "{:?}", r.memory);
 
-    // The table: every §9 figure is there; the inventory rows say they are not measured.
+    // Live stream: both runs sold through the stock, measured freshness and calls, and the
+    // two channels' sales are accounted for.
+    let live = &r.live_stream;
+    for run in [&live.event_driven, &live.polling] {
+        assert_eq!(run.attempts, opts.live_attempts, "{run:?}");
+        assert_eq!(
+            run.tiktok_orders + run.tiktok_rejected,
+            opts.live_attempts as u64,
+            "every checkout accepted or refused: {run:?}"
+        );
+        assert!(run.tiktok_units_sold > 0, "{run:?}");
+        assert!(run.orders_synced, "{run:?}");
+        assert!(run.oversold_units >= 0);
+        assert!(
+            (run.tiktok_units_sold + run.channel2_units_sold) as i64
+                <= i64::from(opts.live_stock) + run.oversold_units
+        );
+    }
+    assert_eq!(
+        live.event_driven.freshness.count as u64 + live.event_driven.changes_while_sold_out,
+        live.event_driven.channel2_units_sold,
+        "every second-channel sale is timed or moot"
+    );
+    assert!(
+        live.event_driven.inventory_search_calls > 0,
+        "the bridge reads TikTok (start-up reconcile, rounds)"
+    );
+    assert!(
+        live.polling.update_inventory_calls > 0,
+        "the baseline pushes on its timer"
+    );
+    assert_eq!(
+        live.polling.inventory_search_calls, 0,
+        "the baseline only pushes"
+    );
+
+    // The table: every §9 figure is there, each with a value.
     let keys: Vec<&str> = r.figures.iter().map(|f| f.key.as_str()).collect();
     for k in [
         "ingress_rps_ratio",

@@ -512,6 +512,12 @@ async fn an_order_read_older_than_the_last_one_written_never_overwrites_it() {
         netsuite: bridge::netsuite::client::NetSuiteClient::new(cfg.netsuite.clone()).unwrap(),
         mapping: cfg.mapping.clone(),
         metrics: Arc::new(bridge::metrics::Metrics::new()),
+        inventory: bridge::inventory::pusher::InventorySync::new(
+            cfg.inventory.clone(),
+            &cfg.tiktok.shop_id,
+            "test",
+            Default::default(),
+        ),
     };
     let id = "576486316948491201";
     let shop = cfg.tiktok.shop_id.clone();

@@ -80,6 +80,25 @@ impl StateStore for MemState {
     async fn unpark(&self, _job_id: &str) -> Result<Option<ParkedJob>, StateError> {
         Ok(None)
     }
+    // The token tests never touch hashes or counters; refusing loudly beats faking them.
+    async fn hash_set(&self, _k: &str, _f: &str, _v: &str) -> Result<(), StateError> {
+        Err(StateError::Unavailable("MemState has no hashes".into()))
+    }
+    async fn hash_delete(&self, _k: &str, _f: &[String]) -> Result<(), StateError> {
+        Err(StateError::Unavailable("MemState has no hashes".into()))
+    }
+    async fn hash_delete_if(&self, _k: &str, _f: &str, _e: &str) -> Result<bool, StateError> {
+        Err(StateError::Unavailable("MemState has no hashes".into()))
+    }
+    async fn hash_all(&self, _k: &str) -> Result<Vec<(String, String)>, StateError> {
+        Err(StateError::Unavailable("MemState has no hashes".into()))
+    }
+    async fn incr_by(&self, _k: &str, _by: u64) -> Result<u64, StateError> {
+        Err(StateError::Unavailable("MemState has no counters".into()))
+    }
+    async fn raise_to(&self, _k: &str, _v: u64) -> Result<bool, StateError> {
+        Err(StateError::Unavailable("MemState has no counters".into()))
+    }
 }
 
 struct Harness {

@@ -40,6 +40,14 @@ pub fn routes(state: IngressState) -> Router<IngressState> {
         .route("/admin/shops/{shop_id}/reauthorize", post(reauthorize_shop))
         .route("/admin/review", get(list_review_flags))
         .route("/admin/review/{id}/dismiss", post(dismiss_review_flag))
+        .route(
+            "/admin/inventory/drift",
+            get(crate::inventory::admin::drift),
+        )
+        .route(
+            "/admin/inventory/reconcile",
+            post(crate::inventory::admin::reconcile),
+        )
         // route_layer: unknown paths stay a plain 404 instead of asking for a token.
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }

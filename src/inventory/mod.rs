@@ -1,9 +1,18 @@
-//! Inventory sync groundwork (DESIGN.md §7): the pure sellable-quantity core. Job handlers,
-//! triggers and persistence build on these types; nothing here does I/O.
+//! Inventory sync (flow I1, DESIGN.md §7): the pure sellable-quantity core (`sellable`),
+//! its settings (`config`), the state-backed ledger, dirty set and catalog (`store`), and the
+//! debounced pusher that turns dirty SKUs into TikTok inventory updates (`pusher`).
 
+pub mod admin;
+pub mod config;
+pub mod metrics;
+pub mod pusher;
 pub mod sellable;
+pub mod store;
+pub mod timers;
 
+pub use config::InventoryConfig;
 pub use sellable::{
-    coalesce, kit_sellable, sellable, AllocationRule, Coalesced, InFlightLedger, KitComponent,
-    SkuChange, StockByLocation, UpdateBatch, MAX_SKUS_PER_UPDATE, MAX_TIKTOK_QUANTITY,
+    coalesce, kit_listing, kit_sellable, sellable, split_across_warehouses, AllocationRule,
+    Coalesced, InFlightLedger, KitComponent, SkuChange, StockByLocation, UpdateBatch,
+    MAX_SKUS_PER_UPDATE, MAX_TIKTOK_QUANTITY,
 };

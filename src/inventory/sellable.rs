@@ -196,6 +196,78 @@ pub fn kit_sellable(components: &[KitComponent]) -> u32 {
     best.unwrap_or(0)
 }
 
+/// Spreads a SKU's sellable units over its TikTok warehouses. The parts always add up to
+/// `total`, so splitting can never list more than the shop may sell. `weights` gives each
+/// warehouse's share (the NetSuite availability of the location it is mapped to); without any
+/// positive weight everything goes to the first warehouse, the others list 0.
+pub fn split_across_warehouses(
+    total: u32,
+    warehouses: &[String],
+    weights: &BTreeMap<String, Decimal>,
+) -> BTreeMap<String, u32> {
+    let mut out: BTreeMap<String, u32> = warehouses.iter().map(|w| (w.clone(), 0)).collect();
+    if out.is_empty() {
+        return out;
+    }
+    let positive: Vec<(&String, Decimal)> = out
+        .keys()
+        .filter_map(|w| {
+            weights
+                .get(w)
+                .filter(|x| **x > Decimal::ZERO)
+                .map(|x| (w, *x))
+        })
+        .collect();
+    let sum: Decimal = positive.iter().map(|(_, x)| *x).sum();
+    if positive.is_empty() || sum <= Decimal::ZERO {
+        let first = out.keys().next().cloned().unwrap_or_default();
+        out.insert(first, total);
+        return out;
+    }
+    let mut given = 0u32;
+    let mut shares: Vec<(String, u32)> = Vec::new();
+    for (w, x) in &positive {
+        let share = floor_to_u32(Decimal::from(total) * *x / sum);
+        given = given.saturating_add(share);
+        shares.push(((*w).clone(), share));
+    }
+    // Rounding leftovers go to the best-stocked warehouse.
+    let best = positive
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(w, _)| (*w).clone())
+        .unwrap_or_default();
+    for (w, share) in shares {
+        out.insert(w, share);
+    }
+    if let Some(slot) = out.get_mut(&best) {
+        *slot = slot.saturating_add(total.saturating_sub(given));
+    }
+    out
+}
+
+/// Sellable of a kit / item group listed as its own SKU: the kit's components bound it
+/// (each component's own sellable, its in-flight units already out), then the kit SKU's own
+/// in-flight units and buffer come off and the shop's allocation rule caps it.
+pub fn kit_listing(
+    components: &[KitComponent],
+    kit_ledger_units: u32,
+    safety_buffer: u32,
+    rule: &AllocationRule,
+) -> u32 {
+    let kits = kit_sellable(components);
+    let mut stock = StockByLocation::new();
+    stock.set("kit", "all", Decimal::from(kits));
+    sellable(
+        "kit",
+        &stock,
+        &["all".to_string()],
+        kit_ledger_units,
+        safety_buffer,
+        rule,
+    )
+}
+
 /// A new quantity for some warehouses of one SKU, stamped with a per-SKU version that only
 /// grows (e.g. a counter bumped on every recomputation).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -618,6 +690,71 @@ mod tests {
         assert_eq!(out.stale, vec!["s1"]);
         assert_eq!(out.batches.len(), 1);
         assert_eq!(out.batches[0].skus[0].sku_id, "s2");
+    }
+
+    fn weights(pairs: &[(&str, i64)]) -> BTreeMap<String, Decimal> {
+        pairs
+            .iter()
+            .map(|(w, x)| (w.to_string(), Decimal::from(*x)))
+            .collect()
+    }
+
+    #[test]
+    fn splits_add_up_to_the_total_and_follow_the_weights() {
+        let whs = locs(&["w1", "w2", "w3"]);
+        let out = split_across_warehouses(10, &whs, &weights(&[("w1", 30), ("w2", 10)]));
+        assert_eq!(out["w1"], 8); // 7.5 floored + the leftover
+        assert_eq!(out["w2"], 2);
+        assert_eq!(out["w3"], 0, "unmapped warehouse lists nothing");
+        assert_eq!(out.values().sum::<u32>(), 10);
+        for total in [0u32, 1, 7, 99, 1000] {
+            let out =
+                split_across_warehouses(total, &whs, &weights(&[("w1", 3), ("w2", 3), ("w3", 1)]));
+            assert_eq!(out.values().sum::<u32>(), total, "total {total}");
+            assert_eq!(out.len(), 3, "every warehouse is listed");
+        }
+    }
+
+    #[test]
+    fn without_weights_the_first_warehouse_takes_all() {
+        let whs = locs(&["b", "a"]);
+        let out = split_across_warehouses(5, &whs, &weights(&[("a", 0), ("b", -3)]));
+        assert_eq!(out["a"], 5);
+        assert_eq!(out["b"], 0);
+        assert!(split_across_warehouses(5, &[], &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn kit_listing_takes_components_then_its_own_ledger_buffer_and_caps() {
+        let comps = [comp(10, dec!(2)), comp(7, dec!(1))]; // 5 kits
+        assert_eq!(kit_listing(&comps, 0, 0, &AllocationRule::NONE), 5);
+        assert_eq!(kit_listing(&comps, 2, 0, &AllocationRule::NONE), 3);
+        assert_eq!(kit_listing(&comps, 2, 1, &AllocationRule::NONE), 2);
+        assert_eq!(
+            kit_listing(&comps, 9, 0, &AllocationRule::NONE),
+            0,
+            "floored"
+        );
+        let cap = AllocationRule {
+            percent: None,
+            max_listed: Some(1),
+        };
+        assert_eq!(kit_listing(&comps, 0, 0, &cap), 1);
+        assert_eq!(kit_listing(&[], 0, 0, &AllocationRule::NONE), 0);
+    }
+
+    #[test]
+    fn ledger_release_is_idempotent_and_unknown_orders_release_nothing() {
+        let mut l = InFlightLedger::new();
+        l.hold("o1", &[("A".into(), 4)]);
+        l.release("o1");
+        l.release("o1");
+        l.release("never-seen");
+        assert_eq!(l.units("A"), 0);
+        // An order whose lines change (partial cancel) holds only what is left.
+        l.hold("o2", &[("A".into(), 3), ("B".into(), 2)]);
+        l.hold("o2", &[("A".into(), 1)]);
+        assert_eq!((l.units("A"), l.units("B")), (1, 0));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct JobContext {
     pub netsuite: NetSuiteClient,
     pub mapping: MappingConfig,
     pub metrics: Arc<Metrics>,
+    /// I1 settings, ledger hooks and the pusher's wake-up (see `inventory::pusher`).
+    pub inventory: Arc<crate::inventory::pusher::InventorySync>,
 }
 
 /// How a job run ended, when it did not fail.

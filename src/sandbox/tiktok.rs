@@ -10,6 +10,7 @@ mod fulfillment;
 mod inventory;
 
 pub use fulfillment::{SandboxPackage, ShipCall, DEFAULT_SHIPPING_PROVIDERS};
+pub use inventory::SoldOut;
 
 pub use fixtures::{
     sample_address, sample_order, sample_order_with, SampleLine, SampleOrderOptions,

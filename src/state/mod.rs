@@ -120,4 +120,27 @@ pub trait StateStore: Send + Sync + 'static {
     async fn parked(&self) -> Result<Vec<ParkedJob>, StateError>;
     /// Remove a parked job; returns it if it was there.
     async fn unpark(&self, job_id: &str) -> Result<Option<ParkedJob>, StateError>;
+
+    // Hashes and counters (inventory ledger, dirty set and versions). Hash keys live in
+    // their own namespace; counters share the plain-key namespace of `get`/`set`.
+
+    /// Set one field of the hash at `key`.
+    async fn hash_set(&self, key: &str, field: &str, value: &str) -> Result<(), StateError>;
+    /// Remove fields of the hash at `key` (absent ones are ignored).
+    async fn hash_delete(&self, key: &str, fields: &[String]) -> Result<(), StateError>;
+    /// Remove `field` only if it still holds `expected`; true when removed. Lets a consumer
+    /// clear what it handled without losing a change written meanwhile.
+    async fn hash_delete_if(
+        &self,
+        key: &str,
+        field: &str,
+        expected: &str,
+    ) -> Result<bool, StateError>;
+    /// Every field of the hash at `key`, sorted by field.
+    async fn hash_all(&self, key: &str) -> Result<Vec<(String, String)>, StateError>;
+    /// Atomically add `by` to the counter at `key` (absent = 0) and return the new value.
+    async fn incr_by(&self, key: &str, by: u64) -> Result<u64, StateError>;
+    /// Atomically raise the counter at `key` to `value` if it is below it (absent = below
+    /// anything); true when raised. A compare-before-write for monotonic versions.
+    async fn raise_to(&self, key: &str, value: u64) -> Result<bool, StateError>;
 }

@@ -43,6 +43,24 @@ end
 return value
 ";
 
+/// Compare-and-delete of one hash field.
+const HASH_DELETE_IF_LUA: &str = r"
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+";
+
+/// Raise a counter only upwards.
+const RAISE_TO_LUA: &str = r"
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+";
+
 fn unavailable(err: RedisError) -> StateError {
     StateError::Unavailable(err.to_string())
 }
@@ -59,6 +77,8 @@ pub struct RedisState {
     try_lock_script: Script,
     unlock_script: Script,
     unpark_script: Script,
+    hash_delete_if_script: Script,
+    raise_to_script: Script,
 }
 
 impl RedisState {
@@ -73,11 +93,17 @@ impl RedisState {
             try_lock_script: Script::new(TRY_LOCK_LUA),
             unlock_script: Script::new(UNLOCK_LUA),
             unpark_script: Script::new(UNPARK_LUA),
+            hash_delete_if_script: Script::new(HASH_DELETE_IF_LUA),
+            raise_to_script: Script::new(RAISE_TO_LUA),
         })
     }
 
     fn lock_key(&self, key: &str) -> String {
         format!("{}:lock:{key}", self.base)
+    }
+
+    fn hash_key(&self, key: &str) -> String {
+        format!("{}:hash:{key}", self.base)
     }
 
     fn kv_key(&self, key: &str) -> String {
@@ -299,5 +325,97 @@ impl StateStore for RedisState {
         .await
         .map_err(unavailable)?;
         json.map(|j| decode_parked(job_id, &j)).transpose()
+    }
+
+    async fn hash_set(&self, key: &str, field: &str, value: &str) -> Result<(), StateError> {
+        let mut conn = self.conn.clone();
+        bounded(
+            CALL_TIMEOUT,
+            redis::cmd("HSET")
+                .arg(self.hash_key(key))
+                .arg(field)
+                .arg(value)
+                .exec_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn hash_delete(&self, key: &str, fields: &[String]) -> Result<(), StateError> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        bounded(
+            CALL_TIMEOUT,
+            redis::cmd("HDEL")
+                .arg(self.hash_key(key))
+                .arg(fields)
+                .exec_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn hash_delete_if(
+        &self,
+        key: &str,
+        field: &str,
+        expected: &str,
+    ) -> Result<bool, StateError> {
+        let mut conn = self.conn.clone();
+        let removed: i64 = bounded(
+            CALL_TIMEOUT,
+            self.hash_delete_if_script
+                .key(self.hash_key(key))
+                .arg(field)
+                .arg(expected)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(removed == 1)
+    }
+
+    async fn hash_all(&self, key: &str) -> Result<Vec<(String, String)>, StateError> {
+        let mut conn = self.conn.clone();
+        let mut all: Vec<(String, String)> = bounded(
+            CALL_TIMEOUT,
+            redis::cmd("HGETALL")
+                .arg(self.hash_key(key))
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        all.sort();
+        Ok(all)
+    }
+
+    async fn incr_by(&self, key: &str, by: u64) -> Result<u64, StateError> {
+        let mut conn = self.conn.clone();
+        let v: i64 = bounded(
+            CALL_TIMEOUT,
+            redis::cmd("INCRBY")
+                .arg(self.kv_key(key))
+                .arg(by)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(v.max(0) as u64)
+    }
+
+    async fn raise_to(&self, key: &str, value: u64) -> Result<bool, StateError> {
+        let mut conn = self.conn.clone();
+        let raised: i64 = bounded(
+            CALL_TIMEOUT,
+            self.raise_to_script
+                .key(self.kv_key(key))
+                .arg(value)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(raised == 1)
     }
 }

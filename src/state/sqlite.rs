@@ -248,4 +248,98 @@ impl StateStore for SqliteState {
             .await?;
         json.map(|j| decode_parked(job_id, &j)).transpose()
     }
+
+    async fn hash_set(&self, key: &str, field: &str, value: &str) -> Result<(), StateError> {
+        let (key, field, value) = (key.to_string(), field.to_string(), value.to_string());
+        self.call(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO hashes (key, field, value) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(key, field) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![key, field, value])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn hash_delete(&self, key: &str, fields: &[String]) -> Result<(), StateError> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let (key, fields) = (key.to_string(), fields.to_vec());
+        self.call(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("DELETE FROM hashes WHERE key = ?1 AND field = ?2")?;
+            for f in &fields {
+                stmt.execute(params![key, f])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn hash_delete_if(
+        &self,
+        key: &str,
+        field: &str,
+        expected: &str,
+    ) -> Result<bool, StateError> {
+        let (key, field, expected) = (key.to_string(), field.to_string(), expected.to_string());
+        self.call(move |conn| {
+            let n = conn
+                .prepare_cached("DELETE FROM hashes WHERE key = ?1 AND field = ?2 AND value = ?3")?
+                .execute(params![key, field, expected])?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn hash_all(&self, key: &str) -> Result<Vec<(String, String)>, StateError> {
+        let key = key.to_string();
+        self.call(move |conn| {
+            let rows = conn
+                .prepare_cached("SELECT field, value FROM hashes WHERE key = ?1 ORDER BY field")?
+                .query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<(String, String)>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn incr_by(&self, key: &str, by: u64) -> Result<u64, StateError> {
+        let by = i64::try_from(by).unwrap_or(i64::MAX);
+        let key = key.to_string();
+        self.call(move |conn| {
+            let now = now_ms();
+            let current: i64 = live_value(conn, &key, now)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let next = current.saturating_add(by);
+            conn.prepare_cached(
+                "INSERT INTO kv (key, value, expires_at_ms) VALUES (?1, ?2, NULL) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at_ms = NULL",
+            )?
+            .execute(params![key, next.to_string()])?;
+            Ok(next.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn raise_to(&self, key: &str, value: u64) -> Result<bool, StateError> {
+        let key = key.to_string();
+        self.call(move |conn| {
+            let current: Option<u64> =
+                live_value(conn, &key, now_ms())?.and_then(|v| v.parse().ok());
+            if current.is_some_and(|c| c >= value) {
+                return Ok(false);
+            }
+            conn.prepare_cached(
+                "INSERT INTO kv (key, value, expires_at_ms) VALUES (?1, ?2, NULL) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at_ms = NULL",
+            )?
+            .execute(params![key, value.to_string()])?;
+            Ok(true)
+        })
+        .await
+    }
 }

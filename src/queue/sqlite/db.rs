@@ -72,6 +72,12 @@ CREATE TABLE IF NOT EXISTS parked (
   body TEXT NOT NULL,
   parked_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hashes (
+  key TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (key, field)
+) WITHOUT ROWID;
 ";
 
 #[derive(Debug, thiserror::Error)]

@@ -100,12 +100,43 @@ async fn clear_faults(State(sb): State<Arc<NetSuiteSandbox>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+#[derive(Debug, Deserialize)]
+struct StockChange {
+    item_id: String,
+    location_id: String,
+    quantity: rust_decimal::Decimal,
+}
+
+/// `POST /_sandbox/netsuite/stock`: set `quantityavailable` of an item at a location.
+async fn set_stock(State(sb): State<Arc<NetSuiteSandbox>>, Json(c): Json<StockChange>) -> Response {
+    if sb.set_stock(&c.item_id, &c.location_id, c.quantity) {
+        Json(json!({ "available": sb.stock_at(&c.item_id, &c.location_id) })).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no such item" })),
+        )
+            .into_response()
+    }
+}
+
+/// `POST /_sandbox/netsuite/stock/consume`: a second sales channel sells units directly.
+async fn consume_stock(
+    State(sb): State<Arc<NetSuiteSandbox>>,
+    Json(c): Json<StockChange>,
+) -> Json<Value> {
+    let sold = sb.consume(&c.item_id, &c.location_id, c.quantity);
+    Json(json!({ "sold": sold, "available": sb.stock_at(&c.item_id, &c.location_id) }))
+}
+
 pub(super) fn router(sb: Arc<NetSuiteSandbox>) -> Router {
     Router::new()
         .route("/items", get(list_items).post(add_items))
         .route("/customers", get(list_customers).post(add_customer))
         .route("/sales-orders", get(list_sales_orders))
         .route("/stats", get(stats))
+        .route("/stock", axum::routing::post(set_stock))
+        .route("/stock/consume", axum::routing::post(consume_stock))
         .route(
             "/faults",
             axum::routing::post(set_faults).delete(clear_faults),

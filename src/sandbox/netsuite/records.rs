@@ -326,6 +326,9 @@ impl NetSuiteSandbox {
                     ));
                 }
                 number_lines(&mut body);
+                if kind == RecordKind::SalesOrder {
+                    super::stock::commit_sales_order(&mut st, &body);
+                }
                 if let (RecordKind::SalesOrder, Some(eid)) = (kind, external_id) {
                     st.sales_order_first_written
                         .entry(eid.to_string())

@@ -158,6 +158,13 @@ pub(super) struct State {
     pub sales_order_first_written: HashMap<String, Instant>,
     /// (item id, location id) → quantityavailable (see `stock.rs`).
     pub stock: BTreeMap<(u64, u64), rust_decimal::Decimal>,
+    /// (item id, location id) → units committed by sales orders.
+    pub committed: BTreeMap<(u64, u64), rust_decimal::Decimal>,
+    /// Units sold (sales orders committed, other channels consumed) beyond what was available.
+    pub oversold_units: rust_decimal::Decimal,
+    /// Where stock changes are announced as signed callouts, and the secret (see `stock.rs`).
+    pub callout_target: Option<(String, String)>,
+    pub callouts_sent: u64,
 }
 
 impl State {

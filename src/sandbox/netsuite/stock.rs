@@ -23,13 +23,177 @@ impl NetSuiteSandbox {
             return false;
         }
         st.stock.insert((item, location), available.into());
+        drop(st);
+        self.announce_stock_change("inventoryadjustment", item, location);
         true
+    }
+
+    /// Have stock changes (`set_stock`, `consume`) POST a signed `inventory.changed` callout
+    /// to `url`, as the project's user-event scripts do (`deploy/netsuite/`), signed with
+    /// `secret` per `netsuite::callout`. Sales-order commitments do not announce: the scripts
+    /// watch item receipts, adjustments and transfers, not sales orders.
+    pub fn set_callout_target(&self, url: &str, secret: &str) {
+        self.state.lock().callout_target = Some((url.to_string(), secret.to_string()));
+    }
+
+    /// Stock-changed callouts sent so far.
+    pub fn callouts_sent(&self) -> u64 {
+        self.state.lock().callouts_sent
+    }
+
+    fn announce_stock_change(&self, record_type: &str, item: u64, location: u64) {
+        let target = {
+            let mut st = self.state.lock();
+            let t = st.callout_target.clone();
+            if t.is_some() {
+                st.callouts_sent += 1;
+            }
+            t
+        };
+        let Some((url, secret)) = target else {
+            return;
+        };
+        // Outside a runtime (plain unit tests) there is nobody to deliver to.
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let record_id = rand::random::<u32>() % 1_000_000;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let body = serde_json::json!({
+            "type": crate::netsuite::callout::INVENTORY_CHANGED,
+            "occurred_at": "1970-01-01T00:00:00.000Z",
+            "account": self.config().account_id,
+            "data": {
+                "record_type": record_type,
+                "record_id": record_id.to_string(),
+                "item_ids": [item.to_string()],
+                "location_ids": [location.to_string()],
+                "trigger": "create",
+            }
+        })
+        .to_string();
+        let id = format!(
+            "ns_{record_type}_{record_id}_changed_{:x}",
+            rand::random::<u64>()
+        );
+        let signature =
+            crate::netsuite::callout::sign(secret.as_bytes(), &id, now, body.as_bytes());
+        rt.spawn(async move {
+            let sent = reqwest::Client::new()
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(crate::netsuite::callout::HEADER_ID, id)
+                .header(crate::netsuite::callout::HEADER_TIMESTAMP, now.to_string())
+                .header(crate::netsuite::callout::HEADER_SIGNATURE, signature)
+                .body(body)
+                .send()
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e.without_url(), "sandbox stock callout not delivered");
+            }
+        });
+    }
+
+    /// Another sales channel sells `quantity` units straight in NetSuite (a POS, a web shop):
+    /// it sells only what is available, and returns how many it sold.
+    pub fn consume(&self, item_id: &str, location_id: &str, quantity: Decimal) -> Decimal {
+        let (Ok(item), Ok(location)) = (item_id.parse::<u64>(), location_id.parse::<u64>()) else {
+            return Decimal::ZERO;
+        };
+        let mut st = self.state.lock();
+        let Some(avail) = st.stock.get_mut(&(item, location)) else {
+            return Decimal::ZERO;
+        };
+        let sold = quantity.min((*avail).max(Decimal::ZERO));
+        *avail -= sold;
+        drop(st);
+        if sold > Decimal::ZERO {
+            // Not in the reference's list of record types the scripts watch: another
+            // channel's sale shows up as a cash sale; the sandbox announces it the same way.
+            self.announce_stock_change("cashsale", item, location);
+        }
+        sold
+    }
+
+    /// Units committed or sold beyond what NetSuite had available (see `commit_sales_order`).
+    pub fn oversold_units(&self) -> Decimal {
+        self.state.lock().oversold_units
+    }
+
+    /// Units committed by sales orders at an item's location.
+    pub fn committed_at(&self, item_id: &str, location_id: &str) -> Decimal {
+        let (Ok(item), Ok(location)) = (item_id.parse::<u64>(), location_id.parse::<u64>()) else {
+            return Decimal::ZERO;
+        };
+        self.state
+            .lock()
+            .committed
+            .get(&(item, location))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The `quantityavailable` of an item at a location, if set.
     pub fn stock_at(&self, item_id: &str, location_id: &str) -> Option<Decimal> {
         let key = (item_id.parse().ok()?, location_id.parse().ok()?);
         self.state.lock().stock.get(&key).copied()
+    }
+}
+
+fn id_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        Value::Object(o) => o.get("id").and_then(id_of),
+        _ => None,
+    }
+}
+
+/// A new sales order commits its lines' units at the line's location (else the order's, else
+/// the item's first stocked location), so `quantityavailable` falls as in NetSuite. Units
+/// beyond what was available are still committed (NetSuite back-orders them) and counted as
+/// oversold: that is a sale nobody had stock for. Items without stock rows are not tracked.
+/// The reference is silent on commitment rules (they depend on account preferences): this is
+/// the "commit available quantity" default.
+pub(super) fn commit_sales_order(st: &mut AccountState, body: &Map<String, Value>) {
+    let order_location = body.get("location").and_then(id_of);
+    let lines = body
+        .get("item")
+        .and_then(|i| i.get("items"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for line in lines {
+        let Some(item) = line.get("item").and_then(id_of) else {
+            continue;
+        };
+        let quantity = match line.get("quantity") {
+            Some(Value::Number(n)) => n.to_string().parse::<Decimal>().unwrap_or_default(),
+            Some(Value::String(s)) => s.parse::<Decimal>().unwrap_or_default(),
+            _ => Decimal::ZERO,
+        };
+        if quantity <= Decimal::ZERO {
+            continue;
+        }
+        let location = line
+            .get("location")
+            .and_then(id_of)
+            .or(order_location)
+            .filter(|l| st.stock.contains_key(&(item, *l)))
+            .or_else(|| st.stock.keys().find(|(i, _)| *i == item).map(|(_, l)| *l));
+        let Some(location) = location else {
+            continue;
+        };
+        let Some(avail) = st.stock.get_mut(&(item, location)) else {
+            continue;
+        };
+        let covered = quantity.min((*avail).max(Decimal::ZERO));
+        *avail -= quantity;
+        st.oversold_units += quantity - covered;
+        *st.committed.entry((item, location)).or_default() += quantity;
     }
 }
 

@@ -6,7 +6,7 @@ use super::api::{bad_param, success, Admitted};
 use super::TikTokSandbox;
 use axum::extract::State;
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
@@ -39,6 +39,25 @@ pub(super) struct InventoryState {
     skus: BTreeMap<String, SkuStock>,
     /// Update Inventory calls that passed the gate.
     updates: u64,
+    /// Warehouses TikTok runs (FBT): Update Inventory may not write them.
+    fbt: BTreeSet<String>,
+    /// Buyer orders accepted / refused for lack of stock, and units sold.
+    buyer_orders: u64,
+    buyer_rejected: u64,
+    units_sold: u64,
+    /// sku_id → code: updates of these SKUs are refused per SKU (e.g. 12052393 promotion lock).
+    refusals: BTreeMap<String, i64>,
+    /// sku_id → (when, quantity) of every accepted update, for freshness figures.
+    update_log: BTreeMap<String, Vec<(std::time::Instant, i64)>>,
+}
+
+/// A buyer order the sandbox refused: the SKU had fewer units listed than asked for.
+#[derive(Debug, thiserror::Error)]
+#[error("sold out: SKU {sku_id} lists {available}, {wanted} wanted")]
+pub struct SoldOut {
+    pub sku_id: String,
+    pub available: i64,
+    pub wanted: u32,
 }
 
 pub(super) fn routes() -> Router<Sb> {
@@ -48,6 +67,66 @@ pub(super) fn routes() -> Router<Sb> {
             post(update_inventory),
         )
         .route("/product/202309/inventory/search", post(search_inventory))
+        .route("/_sandbox/tiktok/stock", post(control_set_stock))
+        .route("/_sandbox/tiktok/buyer-orders", post(control_buyer_order))
+}
+
+#[derive(Deserialize)]
+struct StockSet {
+    product_id: String,
+    sku_id: String,
+    seller_sku: String,
+    warehouse_id: String,
+    quantity: i64,
+}
+
+/// `POST /_sandbox/tiktok/stock`: list a SKU in a warehouse (control API, no signature).
+async fn control_set_stock(State(sb): State<Sb>, axum::Json(s): axum::Json<StockSet>) -> Response {
+    sb.set_stock(
+        &s.product_id,
+        &s.sku_id,
+        &s.seller_sku,
+        &s.warehouse_id,
+        s.quantity,
+    );
+    axum::Json(json!({ "sku_id": s.sku_id, "warehouses": sb.stock(&s.sku_id) })).into_response()
+}
+
+#[derive(Deserialize)]
+struct BuyerOrder {
+    order_id: String,
+    sku_id: String,
+    #[serde(default = "one")]
+    quantity: u32,
+    #[serde(default = "awaiting")]
+    status: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn awaiting() -> String {
+    "AWAITING_SHIPMENT".into()
+}
+
+/// `POST /_sandbox/tiktok/buyer-orders`: a buyer checks out; 409 when sold out.
+async fn control_buyer_order(
+    State(sb): State<Sb>,
+    axum::Json(o): axum::Json<BuyerOrder>,
+) -> Response {
+    match sb.place_buyer_order(&o.order_id, &o.sku_id, o.quantity, &o.status) {
+        Ok(id) => (
+            axum::http::StatusCode::CREATED,
+            axum::Json(json!({ "order_id": id })),
+        )
+            .into_response(),
+        Err(e) => (
+            axum::http::StatusCode::CONFLICT,
+            axum::Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
 }
 
 impl TikTokSandbox {
@@ -80,6 +159,99 @@ impl TikTokSandbox {
     /// Update Inventory calls that reached the handler (after the signature/token/QPS gate).
     pub fn inventory_updates(&self) -> u64 {
         self.inventory.lock().updates
+    }
+
+    /// Refuse updates of a SKU with `code` inside a `code: 0` answer (`None` lifts it), as
+    /// TikTok does for a SKU in a promotion (12052393) or with shared inventory (12052921).
+    pub fn refuse_sku_updates(&self, sku_id: &str, code: Option<i64>) {
+        let mut inv = self.inventory.lock();
+        match code {
+            Some(c) => inv.refusals.insert(sku_id.to_string(), c),
+            None => inv.refusals.remove(sku_id),
+        };
+    }
+
+    /// Marks a warehouse as run by TikTok (FBT): updates naming it are refused per SKU.
+    pub fn set_fbt_warehouse(&self, warehouse_id: &str) {
+        self.inventory.lock().fbt.insert(warehouse_id.to_string());
+    }
+
+    /// (orders accepted, orders refused as sold out, units sold) by `place_buyer_order`.
+    pub fn buyer_stats(&self) -> (u64, u64, u64) {
+        let inv = self.inventory.lock();
+        (inv.buyer_orders, inv.buyer_rejected, inv.units_sold)
+    }
+
+    /// Accepted updates of a SKU: when, and the total quantity it then listed.
+    pub fn update_log(&self, sku_id: &str) -> Vec<(std::time::Instant, i64)> {
+        self.inventory
+            .lock()
+            .update_log
+            .get(sku_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A buyer checks out `quantity` units of a SKU, as the TikTok storefront would: refused
+    /// when fewer are listed (the shop never sells what it does not list), otherwise the
+    /// listed stock falls, taken from the warehouses in order, and the order is stored with
+    /// `status` (UNPAID, AWAITING_SHIPMENT, ...). Returns the order id.
+    pub fn place_buyer_order(
+        &self,
+        order_id: &str,
+        sku_id: &str,
+        quantity: u32,
+        status: &str,
+    ) -> Result<String, SoldOut> {
+        let (line, warehouse) = {
+            let mut inv = self.inventory.lock();
+            let Some(sku) = inv.skus.get_mut(sku_id) else {
+                inv.buyer_rejected += 1;
+                return Err(SoldOut {
+                    sku_id: sku_id.to_string(),
+                    available: 0,
+                    wanted: quantity,
+                });
+            };
+            let available: i64 = sku.warehouses.values().map(|q| (*q).max(0)).sum();
+            if available < i64::from(quantity) {
+                inv.buyer_rejected += 1;
+                return Err(SoldOut {
+                    sku_id: sku_id.to_string(),
+                    available,
+                    wanted: quantity,
+                });
+            }
+            let mut left = i64::from(quantity);
+            let mut warehouse = String::new();
+            for (wh, q) in sku.warehouses.iter_mut() {
+                let take = left.min((*q).max(0));
+                if take > 0 && warehouse.is_empty() {
+                    warehouse = wh.clone();
+                }
+                *q -= take;
+                left -= take;
+            }
+            let mut line = super::fixtures::SampleLine::new(
+                &sku.seller_sku,
+                rust_decimal::Decimal::new(1999, 2),
+                quantity,
+            );
+            line.sku_id = sku_id.to_string();
+            line.product_id = sku.product_id.clone();
+            inv.buyer_orders += 1;
+            inv.units_sold += u64::from(quantity);
+            (line, warehouse)
+        };
+        let opts = super::fixtures::SampleOrderOptions {
+            warehouse_id: warehouse,
+            ..super::fixtures::SampleOrderOptions::default()
+        };
+        let order = super::fixtures::sample_order_with(order_id, status, &[line], &opts);
+        // A well-formed fixture always has an id and a status.
+        Ok(self
+            .insert_order(order)
+            .unwrap_or_else(|_| order_id.to_string()))
     }
 }
 
@@ -115,8 +287,13 @@ fn warehouse_error(warehouse_id: &str, code: i64, message: &str) -> Value {
 }
 
 /// The new per-warehouse quantities for one SKU, or its `data.errors[]` entry.
+/// Not in the reference (writing FBT stock is "presumably impossible", UNCONFIRMED): the
+/// sandbox refuses it per SKU with its own code, so a bridge that tries is caught.
+const CODE_FBT_WAREHOUSE: i64 = 12_019_099;
+
 fn check_sku(
     stock: Option<&SkuStock>,
+    fbt: &BTreeSet<String>,
     product_id: &str,
     sku: &WireSku,
 ) -> Result<Vec<(String, i64)>, Value> {
@@ -149,6 +326,14 @@ fn check_sku(
                 continue;
             }
         };
+        if fbt.contains(&id) {
+            extra.push(warehouse_error(
+                &id,
+                CODE_FBT_WAREHOUSE,
+                "The warehouse is fulfilled by TikTok; its inventory cannot be edited",
+            ));
+            continue;
+        }
         if !assigned.contains(&id) {
             extra.push(warehouse_error(
                 &id,
@@ -221,12 +406,29 @@ async fn update_inventory(
     inv.updates += 1;
     let mut errors = Vec::new();
     for sku in &req.skus {
-        match check_sku(inv.skus.get(&sku.id), &product_id, sku) {
+        if let Some(code) = inv.refusals.get(&sku.id).copied() {
+            errors.push(sku_error(
+                &sku.id,
+                code,
+                "The SKU cannot be edited now",
+                Vec::new(),
+            ));
+            continue;
+        }
+        match check_sku(inv.skus.get(&sku.id), &inv.fbt, &product_id, sku) {
             Ok(quantities) => {
+                let mut total = None;
                 if let Some(stock) = inv.skus.get_mut(&sku.id) {
                     for (wh, q) in quantities {
                         stock.warehouses.insert(wh, q);
                     }
+                    total = Some(stock.warehouses.values().sum::<i64>());
+                }
+                if let Some(total) = total {
+                    inv.update_log
+                        .entry(sku.id.clone())
+                        .or_default()
+                        .push((std::time::Instant::now(), total));
                 }
             }
             Err(e) => errors.push(e),
