@@ -2,7 +2,14 @@
 //! the same process on the embedded backend (or Redis when `REDIS_URL` is set). Buyers
 //! order, TikTok sends signed webhooks, sales orders appear in NetSuite; along the way come
 //! duplicate webhooks, a NetSuite 429 burst, an order with an unknown SKU that is parked and
-//! released, and an order only the catch-up poller finds. It ends with a summary table.
+//! released, and an order only the catch-up poller finds. Then a short after-sale phase
+//! (`after_sale`): NetSuite ships a few orders (signed callouts, one delivered twice, one
+//! order split in two packages) and the bridge pushes the tracking to TikTok, a buyer
+//! cancels an order (its sales order lines close), and a refund-only return becomes a
+//! credit memo. It ends with a summary table read back from the sandboxes, and fails when
+//! either phase does not reach its end state in time.
+
+mod after_sale;
 
 use crate::app::RunningBridge;
 use crate::config::Config;
@@ -42,7 +49,14 @@ pub struct Args {
     /// last order is placed.
     #[arg(long, default_value_t = 45)]
     pub timeout_secs: u64,
+    /// Fail if the after-sale phase (shipments, a cancellation, a refund) has not reached
+    /// its end state this many seconds after it starts.
+    #[arg(long, default_value_t = 20)]
+    pub after_sale_timeout_secs: u64,
 }
+
+/// Seed of the stream's plan: every run tells the same story.
+const SEED: u64 = 20_240_601;
 
 /// A SKU NetSuite does not know when the stream starts; the demo creates it mid-way.
 const NEW_SKU: &str = "MUG-WHT-11OZ";
@@ -146,7 +160,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: usize) -> Progress {
+    fn new(total: usize, started: Instant) -> Progress {
         let bar = std::io::stdout().is_terminal().then(|| {
             let bar = ProgressBar::new(total as u64);
             if let Ok(style) = ProgressStyle::with_template(
@@ -157,17 +171,15 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Progress {
-            bar,
-            started: Instant::now(),
-        }
+        Progress { bar, started }
     }
 
     fn line(&self, text: &str) {
         let stamped = format!("[{:>5.1}s] {text}", self.started.elapsed().as_secs_f64());
         match &self.bar {
-            Some(bar) => bar.println(stamped),
-            None => println!("{stamped}"),
+            // Once the stream's bar is gone, the after-sale phase prints plain lines.
+            Some(bar) if !bar.is_finished() => bar.println(stamped),
+            _ => println!("{stamped}"),
         }
     }
 
@@ -267,20 +279,39 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     sandbox.set_webhook_target(&bridge_url);
 
     print_banner(&args, &sandbox, &backend, &bridge_url);
-    let outcome = play(&args, &sandbox, &running, &bridge_url).await;
+    let progress = Arc::new(Progress::new(args.orders, Instant::now()));
+    let outcome = match play(&args, &sandbox, &running, &bridge_url, &progress).await {
+        Ok(tracks) => {
+            // The stream's figures, before the after-sale phase adds requests of its own.
+            let summary = Summary::collect(&tracks, &sandbox, &running.metrics, &backend, &args);
+            let planned: Vec<PlannedOrder> = tracks.iter().map(|t| t.planned.clone()).collect();
+            let timeout = Duration::from_secs(args.after_sale_timeout_secs);
+            after_sale::run(&planned, &sandbox, &running, &progress, timeout)
+                .await
+                .map(|after| (summary, after))
+        }
+        Err(e) => Err(e),
+    };
     // Whatever happened, stop the bridge (draining in-flight jobs) before cleaning up.
     let queue_stats = running.queue.stats().await.ok();
-    let metrics = running.metrics.clone();
     running.shutdown().await;
     cleanup(&storage).await;
-    let tracks = outcome?;
-    let summary = Summary::collect(&tracks, &sandbox, &metrics, queue_stats, &backend, &args);
+    let (mut summary, after) = outcome?;
+    summary.dead = queue_stats.map(|q| q.dead);
+    let unmet = after.unmet.clone();
+    summary.after = Some(after);
     println!("{}", summary.render(started.elapsed()));
     anyhow::ensure!(
         summary.created == summary.orders,
         "only {} of {} orders became sales orders",
         summary.created,
         summary.orders
+    );
+    anyhow::ensure!(
+        unmet.is_empty(),
+        "the after-sale phase did not reach its end state within {} s: {}",
+        args.after_sale_timeout_secs,
+        unmet.join("; ")
     );
     Ok(())
 }
@@ -337,7 +368,8 @@ fn print_banner(args: &Args, sandbox: &SandboxHandle, backend: &str, bridge_url:
     }
     println!();
     println!(
-        "Not in this demo yet: fulfillment, cancellation, return and inventory flows are not built yet."
+        "After the stream: shipments from NetSuite pushed to TikTok, a cancellation and a refund. \
+         Inventory sync is not in this demo: `bench` plays it (live-stream scenario)."
     );
     println!();
 }
@@ -348,9 +380,10 @@ async fn play(
     sandbox: &SandboxHandle,
     running: &RunningBridge,
     bridge_url: &str,
+    progress: &Arc<Progress>,
 ) -> anyhow::Result<Vec<Track>> {
     let run_id = u64::try_from(crate::queue::now_ms()).unwrap_or(0);
-    let planned = plan(args.orders, 20_240_601, run_id);
+    let planned = plan(args.orders, SEED, run_id);
     let tracks: Tracks = Arc::new(Mutex::new(
         planned
             .iter()
@@ -363,7 +396,6 @@ async fn play(
             })
             .collect(),
     ));
-    let progress = Arc::new(Progress::new(planned.len()));
     let mut senders = JoinSet::new();
     let gap = Duration::from_secs_f64(1.0 / args.rate);
     let stream_start = tokio::time::Instant::now();
@@ -389,11 +421,11 @@ async fn play(
                 order.order_id
             )),
             Arrival::Webhook | Arrival::WebhookRetried => {
-                let sent = send_webhooks(sandbox, order, bridge_url, &tracks, &progress);
+                let sent = send_webhooks(sandbox, order, bridge_url, &tracks, progress);
                 senders.spawn(sent);
             }
         }
-        watch.tick(sandbox, running, &tracks, &progress).await;
+        watch.tick(sandbox, running, &tracks, progress).await;
     }
     progress.line(&format!(
         "all {} orders placed; waiting for the last sales orders",
@@ -402,7 +434,7 @@ async fn play(
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
     loop {
-        watch.tick(sandbox, running, &tracks, &progress).await;
+        watch.tick(sandbox, running, &tracks, progress).await;
         if tracks.lock().iter().all(|t| t.written.is_some()) {
             break;
         }
@@ -627,6 +659,19 @@ struct Summary {
     netsuite_requests: u64,
     detail_calls: u64,
     netsuite_latency_ms: u64,
+    /// The after-sale phase's figures, once it ran.
+    after: Option<after_sale::Figures>,
+}
+
+/// Webhooks (TikTok) or callouts (NetSuite) the bridge's ingress dropped as duplicates.
+fn duplicates(metrics: &crate::metrics::Metrics, source: &str) -> u64 {
+    let label = format!("source=\"{source}\"");
+    metrics
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with("bridge_webhooks_duplicate_total") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
 
 impl Summary {
@@ -634,7 +679,6 @@ impl Summary {
         tracks: &[Track],
         sandbox: &SandboxHandle,
         metrics: &crate::metrics::Metrics,
-        queue: Option<crate::queue::QueueStats>,
         backend: &str,
         args: &Args,
     ) -> Summary {
@@ -660,12 +704,7 @@ impl Summary {
             })
             .collect();
         latencies_ms.sort_unstable();
-        let duplicates_avoided = metrics
-            .encode()
-            .lines()
-            .filter(|l| l.starts_with("bridge_webhooks_duplicate_total"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum();
+        let duplicates_avoided = duplicates(metrics, "tiktok");
         Summary {
             backend: backend.to_string(),
             orders: tracks.len(),
@@ -683,7 +722,8 @@ impl Summary {
                 .iter()
                 .filter(|t| t.parked_seen && t.written.is_some())
                 .count(),
-            dead: queue.map(|q| q.dead),
+            // Read once the bridge stops, after the after-sale jobs too.
+            dead: None,
             poller_only_landed: tracks
                 .iter()
                 .filter(|t| t.planned.arrival == Arrival::PollerOnly && t.written.is_some())
@@ -693,6 +733,7 @@ impl Summary {
             detail_calls: sandbox.tiktok.calls("/order/202309/orders")
                 + sandbox.tiktok.calls("/order/202507/orders"),
             netsuite_latency_ms: args.netsuite_latency_ms,
+            after: None,
         }
     }
 
@@ -706,7 +747,7 @@ impl Summary {
             let ms = self.latencies_ms[rank.min(self.latencies_ms.len()) - 1];
             format!("{:.2} s", ms as f64 / 1000.0)
         };
-        let rows: Vec<(&str, String, String)> = vec![
+        let mut rows: Vec<(&str, String, String)> = vec![
             (
                 "orders in (TikTok)",
                 self.orders.to_string(),
@@ -768,6 +809,14 @@ impl Summary {
                 format!("{} Get Order Detail calls (batched)", self.detail_calls),
             ),
         ];
+        if let Some(after) = &self.after {
+            rows.extend(after.rows());
+        }
+        let width = rows
+            .iter()
+            .map(|(n, _, _)| n.chars().count())
+            .max()
+            .unwrap_or(0);
         let mut out = String::new();
         out.push_str(&format!(
             "\nSummary ({}; {:.1} s)\n",
@@ -775,11 +824,10 @@ impl Summary {
             took.as_secs_f64()
         ));
         for (name, value, note) in rows {
-            out.push_str(&format!("  {name:<30} {value:>16}   {note}\n"));
+            out.push_str(&format!("  {name:<width$} {value:>16}   {note}\n"));
         }
         out.push_str(
-            "  Fulfillment, cancellation, return and inventory flows are not built yet; \
-             they join this demo when they land.\n",
+            "  Inventory sync is not in this demo: `bench` plays it (live-stream scenario).\n",
         );
         out
     }
