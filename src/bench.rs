@@ -72,6 +72,10 @@ pub struct Args {
     /// Live-stream scenario: the polling baseline pushes stock every this many (scenario) minutes.
     #[arg(long, default_value_t = 5.0)]
     pub poll_minutes: f64,
+    /// Live-stream scenario: `INVENTORY_SAFETY_BUFFER` of the third run (event-driven with a
+    /// buffer; the first runs with none).
+    #[arg(long, default_value_t = 2)]
+    pub live_buffer: u32,
     /// Where to write the results as JSON.
     #[arg(long, default_value = "bench-results.json")]
     pub json: PathBuf,
@@ -98,6 +102,7 @@ pub struct Options {
     pub live_hour_secs: f64,
     pub poll_minutes: f64,
     pub live_channel2_window: f64,
+    pub live_buffer: u32,
     #[serde(skip)]
     pub backend: BackendKind,
 }
@@ -130,6 +135,7 @@ impl Options {
                 .max(0.5),
             poll_minutes: a.poll_minutes.max(0.01),
             live_channel2_window: a.channel2_window.clamp(0.001, 1.0),
+            live_buffer: a.live_buffer,
             backend: a.backend.unwrap_or_else(|| {
                 if std::env::var("REDIS_URL").is_ok_and(|v| !v.trim().is_empty()) {
                     BackendKind::Redis
@@ -161,6 +167,7 @@ impl Options {
             live_hour_secs: 2.0,
             poll_minutes: 5.0,
             live_channel2_window: 1.0,
+            live_buffer: 1,
             backend,
         }
     }
@@ -175,6 +182,7 @@ impl Options {
             poll_minutes: self.poll_minutes,
             netsuite_latency: Duration::from_millis(self.netsuite_latency_ms),
             netsuite_limit: self.netsuite_limit,
+            buffer: self.live_buffer,
         }
     }
 
@@ -288,7 +296,9 @@ async fn run_phases(rig: &Rig, opts: &Options) -> anyhow::Result<Phases> {
     let per_buyer = orders::per_buyer(rig, &plan)
         .await
         .context("per-buyer order phase")?;
-    eprintln!("bench: inventory live stream (event-driven, then polling baseline)…");
+    eprintln!(
+        "bench: inventory live stream (event-driven, with a safety buffer, then polling baseline)…"
+    );
     let live = inventory::run(rig, &opts.live_plan())
         .await
         .context("live-stream inventory phase")?;
@@ -503,6 +513,7 @@ fn figures(
 /// The live-stream figures, inserted before the memory rows.
 fn live_figures(live: &LiveStreamResult, f: &mut Vec<Figure>) {
     let e = &live.event_driven;
+    let b = &live.buffered;
     let p = &live.polling;
     let at = f.len().saturating_sub(2);
     let rows = vec![
@@ -558,6 +569,24 @@ fn live_figures(live: &LiveStreamResult, f: &mut Vec<Figure>) {
             ),
             "0 units",
             |v| v == 0.0,
+        ),
+        Figure::info(
+            "oversold_units_buffered",
+            "Oversold units, live stream with a safety buffer",
+            b.oversold_units as f64,
+            "units",
+            format!(
+                "INVENTORY_SAFETY_BUFFER={}: {} oversold (TikTok sold {} + other channel {} of {}; {} left unsold)",
+                live.plan.buffer,
+                b.oversold_units,
+                b.tiktok_units_sold,
+                b.channel2_units_sold,
+                live.plan.stock,
+                (i64::from(live.plan.stock)
+                    - b.tiktok_units_sold as i64
+                    - b.channel2_units_sold as i64)
+                    .max(0)
+            ),
         ),
         Figure::info(
             "inventory_calls",

@@ -57,14 +57,26 @@ fn ns_available(h: &Harness, sku: &str) -> Decimal {
         .unwrap_or_default()
 }
 
-/// What the NetSuite callout ingress enqueues for a stock change.
+/// The signed `inventory.changed` callout the stock scripts send, posted to the bridge's
+/// `POST /callouts/netsuite` (which enqueues the inventory sync).
 async fn stock_callout(h: &Harness, bridge: &RunningBridge, skus: &[&str]) {
-    let job = JobEnvelope::new(Job::InventorySync {
-        shop_id: h.sandbox.tiktok.config().shop_id.clone(),
-        item_ids: skus.iter().map(|s| h.item_id(s)).collect(),
-        source: "callout".into(),
-    });
-    bridge.queue.enqueue(&job).await.expect("enqueue");
+    let items: Vec<String> = skus.iter().map(|s| h.item_id(s)).collect();
+    let callout = h.sandbox.netsuite.callout(
+        bridge::netsuite::callout::INVENTORY_CHANGED,
+        serde_json::json!({
+            "record_type": "inventoryadjustment",
+            "record_id": "1",
+            "item_ids": items,
+            "location_ids": [LOC],
+            "trigger": "create",
+        }),
+    );
+    let url = format!(
+        "http://{}/callouts/netsuite",
+        bridge.addr.expect("ingress runs")
+    );
+    let status = callout.send(&url).await.expect("callout delivered");
+    assert_eq!(status, http::StatusCode::OK, "callout accepted");
 }
 
 /// Waits for the start-up reconcile (the pusher's first absolute reading of every SKU).

@@ -9,9 +9,8 @@
 //! ingress queues (`InventorySync`, source `callout`) right after the second channel's sale, so
 //! freshness here excludes that one local HTTP hop.
 
-use super::rig::{wait_queue_idle, webhook_url, Rig};
+use super::rig::{callout_url, wait_queue_idle, webhook_url, Rig};
 use super::stats::{LatencySummary, Samples};
-use crate::queue::{Job, JobEnvelope};
 use crate::sandbox::netsuite::NetSuiteFaults;
 use crate::tiktok::inventory::{SkuInventory, WarehouseQuantity, INVENTORY_SEARCH_PATH};
 use anyhow::Context;
@@ -40,6 +39,8 @@ pub struct LiveStreamPlan {
     pub poll_minutes: f64,
     pub netsuite_latency: Duration,
     pub netsuite_limit: usize,
+    /// `INVENTORY_SAFETY_BUFFER` of the third run (the first runs with none).
+    pub buffer: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +77,8 @@ pub struct LiveStreamRun {
 pub struct LiveStreamResult {
     pub plan: LiveStreamPlan,
     pub event_driven: LiveStreamRun,
+    /// The event-driven bridge again, with `INVENTORY_SAFETY_BUFFER` = `plan.buffer`.
+    pub buffered: LiveStreamRun,
     pub polling: LiveStreamRun,
 }
 
@@ -89,12 +92,16 @@ pub async fn run(rig: &Rig, plan: &LiveStreamPlan) -> anyhow::Result<LiveStreamR
     let event_driven = scenario(rig, plan, Mode::Event)
         .await
         .context("event-driven run")?;
+    let buffered = scenario(rig, plan, Mode::Buffered)
+        .await
+        .context("event-driven run with a safety buffer")?;
     let polling = scenario(rig, plan, Mode::Polling)
         .await
         .context("polling run")?;
     Ok(LiveStreamResult {
         plan: plan.clone(),
         event_driven,
+        buffered,
         polling,
     })
 }
@@ -102,7 +109,15 @@ pub async fn run(rig: &Rig, plan: &LiveStreamPlan) -> anyhow::Result<LiveStreamR
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Event,
+    /// Event-driven with `INVENTORY_SAFETY_BUFFER` = `plan.buffer`.
+    Buffered,
     Polling,
+}
+
+impl Mode {
+    fn event_driven(self) -> bool {
+        matches!(self, Mode::Event | Mode::Buffered)
+    }
 }
 
 enum Step {
@@ -113,12 +128,14 @@ enum Step {
 async fn scenario(rig: &Rig, plan: &LiveStreamPlan, mode: Mode) -> anyhow::Result<LiveStreamRun> {
     let tag = match mode {
         Mode::Event => "live-event",
+        Mode::Buffered => "live-buffer",
         Mode::Polling => "live-poll",
     };
     let scope = rig.scope(tag);
     let n = match mode {
         Mode::Event => 1u64,
         Mode::Polling => 2,
+        Mode::Buffered => 3,
     };
     let sku = format!("LIVE-{}-{tag}", rig.run_id);
     let product = format!("17295929697130{n:05}");
@@ -146,7 +163,13 @@ async fn scenario(rig: &Rig, plan: &LiveStreamPlan, mode: Mode) -> anyhow::Resul
         ("NETSUITE_LOCATION_ID", LOCATION.into()),
         ("WORKER_CONCURRENCY", "32".into()),
     ];
-    if mode == Mode::Event {
+    if mode.event_driven() {
+        let buffer = if mode == Mode::Buffered {
+            plan.buffer
+        } else {
+            0
+        };
+        overrides.push(("INVENTORY_SAFETY_BUFFER", buffer.to_string()));
         overrides.extend([
             ("INVENTORY_LOCATIONS", LOCATION.to_string()),
             ("INVENTORY_PRODUCT_IDS", product.clone()),
@@ -157,7 +180,13 @@ async fn scenario(rig: &Rig, plan: &LiveStreamPlan, mode: Mode) -> anyhow::Resul
         ]);
     }
     let bridge = rig.start_bridge(&scope, &overrides).await?;
-    if mode == Mode::Event {
+    if mode.event_driven() {
+        // Stock changes reach the bridge as the scripts send them: signed
+        // `inventory.changed` callouts to `POST /callouts/netsuite`.
+        ns.set_callout_target(
+            &callout_url(&bridge)?,
+            crate::sandbox::netsuite::callouts::SANDBOX_CALLOUT_SECRET,
+        );
         // A running bridge has reconciled once; wait for the start-up reconcile.
         let deadline = Instant::now() + Duration::from_secs(30);
         while crate::inventory::store::load_drift(bridge.state.as_ref(), &tt.config().shop_id)
@@ -169,6 +198,7 @@ async fn scenario(rig: &Rig, plan: &LiveStreamPlan, mode: Mode) -> anyhow::Resul
         }
     }
     let result = drive(rig, plan, mode, &bridge, &item, &sku_id, &product, tag).await;
+    ns.clear_callout_target();
     bridge.shutdown().await;
     ns.clear_faults();
     let cleaned = rig.cleanup(&scope).await;
@@ -269,7 +299,12 @@ async fn drive(
         tokio::time::sleep_until(due.into()).await;
         match step {
             Step::Buyer(i) => {
-                let id = format!("57648{}{:09}", if mode == Mode::Event { 1 } else { 2 }, i);
+                let run = match mode {
+                    Mode::Event => 1,
+                    Mode::Polling => 2,
+                    Mode::Buffered => 3,
+                };
+                let id = format!("57648{run}{i:09}");
                 if tt
                     .place_buyer_order(&id, sku_id, 1, "AWAITING_SHIPMENT")
                     .is_ok()
@@ -295,14 +330,6 @@ async fn drive(
                         changes.push(Instant::now());
                     } else {
                         changes_moot += 1;
-                    }
-                    if mode == Mode::Event {
-                        let job = JobEnvelope::new(Job::InventorySync {
-                            shop_id: tt.config().shop_id.clone(),
-                            item_ids: vec![item.to_string()],
-                            source: "callout".into(),
-                        });
-                        bridge.queue.enqueue(&job).await?;
                     }
                 }
             }

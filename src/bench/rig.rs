@@ -134,6 +134,11 @@ pub fn webhook_url(bridge: &RunningBridge) -> anyhow::Result<String> {
     Ok(format!("http://{addr}/webhooks/tiktok"))
 }
 
+pub fn callout_url(bridge: &RunningBridge) -> anyhow::Result<String> {
+    let addr = bridge.addr.context("the bridge runs no ingress")?;
+    Ok(format!("http://{addr}/callouts/netsuite"))
+}
+
 /// Waits until nothing is waiting, pending or delayed on the queue (or `timeout`).
 pub async fn wait_queue_idle(queue: &dyn JobQueue, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;

@@ -36,6 +36,11 @@ impl NetSuiteSandbox {
         self.state.lock().callout_target = Some((url.to_string(), secret.to_string()));
     }
 
+    /// Stop announcing stock changes.
+    pub fn clear_callout_target(&self) {
+        self.state.lock().callout_target = None;
+    }
+
     /// Stock-changed callouts sent so far.
     pub fn callouts_sent(&self) -> u64 {
         self.state.lock().callouts_sent
@@ -58,40 +63,19 @@ impl NetSuiteSandbox {
             return;
         };
         let record_id = rand::random::<u32>() % 1_000_000;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let body = serde_json::json!({
-            "type": crate::netsuite::callout::INVENTORY_CHANGED,
-            "occurred_at": "1970-01-01T00:00:00.000Z",
-            "account": self.config().account_id,
-            "data": {
+        let mut callout = self.callout(
+            crate::netsuite::callout::INVENTORY_CHANGED,
+            serde_json::json!({
                 "record_type": record_type,
                 "record_id": record_id.to_string(),
                 "item_ids": [item.to_string()],
                 "location_ids": [location.to_string()],
                 "trigger": "create",
-            }
-        })
-        .to_string();
-        let id = format!(
-            "ns_{record_type}_{record_id}_changed_{:x}",
-            rand::random::<u64>()
+            }),
         );
-        let signature =
-            crate::netsuite::callout::sign(secret.as_bytes(), &id, now, body.as_bytes());
+        callout.secret = secret;
         rt.spawn(async move {
-            let sent = reqwest::Client::new()
-                .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(crate::netsuite::callout::HEADER_ID, id)
-                .header(crate::netsuite::callout::HEADER_TIMESTAMP, now.to_string())
-                .header(crate::netsuite::callout::HEADER_SIGNATURE, signature)
-                .body(body)
-                .send()
-                .await;
-            if let Err(e) = sent {
+            if let Err(e) = callout.send(&url).await {
                 tracing::warn!(error = %e.without_url(), "sandbox stock callout not delivered");
             }
         });
