@@ -13,6 +13,8 @@
 //! - `inv:catalog:<shop>` hash, seller sku → TikTok product, sku id and warehouses (from
 //!   Inventory Search); `inv:skuref:<shop>` hash, seller sku → product id (from order lines);
 //!   `inv:fbt:<shop>` hash of TikTok-run warehouses seen on FBT orders.
+//! - `inv:counted:<order id>:<sku>` key: units of the order already added to `inv:held`, so a
+//!   hold retried after a failure between its writes never counts the same units twice.
 //! - `inv:round:<shop>` counter and `inv:pushed:<shop>:<sku id>` versions (see `pusher`).
 
 use crate::state::{StateError, StateStore};
@@ -29,6 +31,9 @@ pub fn ledger_key(shop: &str, sku: &str) -> String {
 }
 fn order_key(order_id: &str) -> String {
     format!("inv:order:{order_id}")
+}
+fn counted_key(order_id: &str, sku: &str) -> String {
+    format!("inv:counted:{order_id}:{sku}")
 }
 fn settled_key(order_id: &str) -> String {
     format!("inv:settled:{order_id}")
@@ -204,8 +209,22 @@ pub async fn hold(
             state
                 .hash_set(&ledger_key(shop, sku), order_id, &units.to_string())
                 .await?;
-            let more = units.saturating_sub(before.unwrap_or(0));
+            // The order record is written last, so after a failure in between a retry sees
+            // no `previous`; the per-SKU mark says what is already in `held`. The mark goes
+            // first: a failure before the increment undercounts (TikTok listed lower until
+            // the reconcile), never counts twice (TikTok listed higher than it should).
+            let key = counted_key(order_id, sku);
+            let counted = state
+                .get(&key)
+                .await?
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+                .max(before.unwrap_or(0));
+            let more = units.saturating_sub(counted);
             if more > 0 {
+                state
+                    .set(&key, &units.to_string(), Some(ORDER_MARK_TTL))
+                    .await?;
                 state.incr_by(&held_key(shop, sku), u64::from(more)).await?;
             }
             changed.push(sku.clone());
@@ -245,6 +264,7 @@ pub async fn release(state: &dyn StateStore, order_id: &str) -> Result<Vec<Strin
         state
             .hash_delete(&ledger_key(&holding.shop, sku), &[order_id.to_string()])
             .await?;
+        state.delete(&counted_key(order_id, sku)).await?;
     }
     state.delete(&order_key(order_id)).await?;
     Ok(holding.lines.into_keys().collect())
@@ -398,5 +418,98 @@ mod tests {
     fn dirty_tokens_carry_their_time() {
         assert_eq!(since_of("1700:abc"), 1700);
         assert_eq!(since_of("x"), 0);
+    }
+
+    /// A store whose `set` of one key fails once: a crash or timeout between a hold's
+    /// ledger writes and its order record.
+    struct FailOnce {
+        inner: crate::state::sqlite::SqliteState,
+        key: String,
+        armed: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl StateStore for FailOnce {
+        async fn try_lock(&self, k: &str, o: &str, t: Duration) -> Result<bool, StateError> {
+            self.inner.try_lock(k, o, t).await
+        }
+        async fn unlock(&self, k: &str, o: &str) -> Result<(), StateError> {
+            self.inner.unlock(k, o).await
+        }
+        async fn get(&self, k: &str) -> Result<Option<String>, StateError> {
+            self.inner.get(k).await
+        }
+        async fn set(&self, k: &str, v: &str, t: Option<Duration>) -> Result<(), StateError> {
+            if k == self.key && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                return Err(StateError::Unavailable("injected".into()));
+            }
+            self.inner.set(k, v, t).await
+        }
+        async fn delete(&self, k: &str) -> Result<(), StateError> {
+            self.inner.delete(k).await
+        }
+        async fn get_many(&self, k: &[String]) -> Result<Vec<Option<String>>, StateError> {
+            self.inner.get_many(k).await
+        }
+        async fn list_push(&self, k: &str, e: &str, m: usize) -> Result<(), StateError> {
+            self.inner.list_push(k, e, m).await
+        }
+        async fn list_range(&self, k: &str) -> Result<Vec<String>, StateError> {
+            self.inner.list_range(k).await
+        }
+        async fn park(&self, p: &crate::state::ParkedJob) -> Result<(), StateError> {
+            self.inner.park(p).await
+        }
+        async fn parked(&self) -> Result<Vec<crate::state::ParkedJob>, StateError> {
+            self.inner.parked().await
+        }
+        async fn unpark(&self, id: &str) -> Result<Option<crate::state::ParkedJob>, StateError> {
+            self.inner.unpark(id).await
+        }
+        async fn hash_set(&self, k: &str, f: &str, v: &str) -> Result<(), StateError> {
+            self.inner.hash_set(k, f, v).await
+        }
+        async fn hash_delete(&self, k: &str, f: &[String]) -> Result<(), StateError> {
+            self.inner.hash_delete(k, f).await
+        }
+        async fn hash_delete_if(&self, k: &str, f: &str, e: &str) -> Result<bool, StateError> {
+            self.inner.hash_delete_if(k, f, e).await
+        }
+        async fn hash_all(&self, k: &str) -> Result<Vec<(String, String)>, StateError> {
+            self.inner.hash_all(k).await
+        }
+        async fn incr_by(&self, k: &str, by: u64) -> Result<u64, StateError> {
+            self.inner.incr_by(k, by).await
+        }
+        async fn raise_to(&self, k: &str, v: u64) -> Result<bool, StateError> {
+            self.inner.raise_to(k, v).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hold_retried_after_a_failed_order_record_counts_its_units_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FailOnce {
+            inner: crate::state::sqlite::SqliteState::open(dir.path())
+                .await
+                .unwrap(),
+            key: order_key("o1"),
+            armed: std::sync::atomic::AtomicBool::new(true),
+        };
+        let lines: BTreeMap<String, u32> = [("SKU-A".to_string(), 3)].into();
+        assert!(hold(&store, "shop", "o1", &lines).await.is_err());
+        // The job's retry runs the hold again; then a later re-read of the same order.
+        hold(&store, "shop", "o1", &lines).await.unwrap();
+        hold(&store, "shop", "o1", &lines).await.unwrap();
+        let held = store.get(&held_key("shop", "SKU-A")).await.unwrap();
+        assert_eq!(held.as_deref(), Some("3"), "3 units held, counted once");
+        // The order grows by one unit: only that unit is added.
+        let more: BTreeMap<String, u32> = [("SKU-A".to_string(), 4)].into();
+        hold(&store, "shop", "o1", &more).await.unwrap();
+        let held = store.get(&held_key("shop", "SKU-A")).await.unwrap();
+        assert_eq!(held.as_deref(), Some("4"));
+        // Released: the mark goes with the ledger entry.
+        release(&store, "o1").await.unwrap();
+        assert_eq!(store.get(&counted_key("o1", "SKU-A")).await.unwrap(), None);
     }
 }
