@@ -116,80 +116,7 @@ pub async fn dismiss(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::sqlite::SqliteState;
-    use crate::state::ParkedJob;
-    use async_trait::async_trait;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
-
-    /// A store whose next `set` or `list_push` fails once (a crash or outage between two
-    /// writes).
-    struct FailingSet {
-        inner: SqliteState,
-        fail_next_set: AtomicBool,
-        fail_next_push: AtomicBool,
-    }
-
-    #[async_trait]
-    impl StateStore for FailingSet {
-        async fn try_lock(&self, k: &str, o: &str, t: Duration) -> Result<bool, StateError> {
-            self.inner.try_lock(k, o, t).await
-        }
-        async fn unlock(&self, k: &str, o: &str) -> Result<(), StateError> {
-            self.inner.unlock(k, o).await
-        }
-        async fn get(&self, k: &str) -> Result<Option<String>, StateError> {
-            self.inner.get(k).await
-        }
-        async fn set(&self, k: &str, v: &str, t: Option<Duration>) -> Result<(), StateError> {
-            if self.fail_next_set.swap(false, Ordering::SeqCst) {
-                return Err(StateError::Unavailable("injected".into()));
-            }
-            self.inner.set(k, v, t).await
-        }
-        async fn delete(&self, k: &str) -> Result<(), StateError> {
-            self.inner.delete(k).await
-        }
-        async fn get_many(&self, k: &[String]) -> Result<Vec<Option<String>>, StateError> {
-            self.inner.get_many(k).await
-        }
-        async fn list_push(&self, k: &str, e: &str, m: usize) -> Result<(), StateError> {
-            if self.fail_next_push.swap(false, Ordering::SeqCst) {
-                return Err(StateError::Unavailable("injected".into()));
-            }
-            self.inner.list_push(k, e, m).await
-        }
-        async fn list_range(&self, k: &str) -> Result<Vec<String>, StateError> {
-            self.inner.list_range(k).await
-        }
-        async fn park(&self, p: &ParkedJob) -> Result<(), StateError> {
-            self.inner.park(p).await
-        }
-        async fn parked(&self) -> Result<Vec<ParkedJob>, StateError> {
-            self.inner.parked().await
-        }
-        async fn unpark(&self, id: &str) -> Result<Option<ParkedJob>, StateError> {
-            self.inner.unpark(id).await
-        }
-        async fn hash_set(&self, k: &str, f: &str, v: &str) -> Result<(), StateError> {
-            self.inner.hash_set(k, f, v).await
-        }
-        async fn hash_delete(&self, k: &str, f: &[String]) -> Result<(), StateError> {
-            self.inner.hash_delete(k, f).await
-        }
-        async fn hash_delete_if(&self, k: &str, f: &str, e: &str) -> Result<bool, StateError> {
-            self.inner.hash_delete_if(k, f, e).await
-        }
-        async fn hash_all(&self, k: &str) -> Result<Vec<(String, String)>, StateError> {
-            self.inner.hash_all(k).await
-        }
-        async fn incr_by(&self, k: &str, by: u64) -> Result<u64, StateError> {
-            self.inner.incr_by(k, by).await
-        }
-        async fn raise_to(&self, k: &str, v: u64) -> Result<bool, StateError> {
-            self.inner.raise_to(k, v).await
-        }
-    }
+    use crate::state::failing::FailingStore;
 
     fn flag(id: &str) -> ReviewFlag {
         ReviewFlag {
@@ -208,11 +135,13 @@ mod tests {
     async fn a_raise_interrupted_between_its_writes_is_listed_once_rerun() {
         for (fail_set, fail_push) in [(true, false), (false, true)] {
             let dir = tempfile::tempdir().unwrap();
-            let store = FailingSet {
-                inner: SqliteState::open(dir.path()).await.unwrap(),
-                fail_next_set: AtomicBool::new(fail_set),
-                fail_next_push: AtomicBool::new(fail_push),
-            };
+            let store = FailingStore::open(dir.path()).await;
+            if fail_set {
+                store.fail_next_set("");
+            }
+            if fail_push {
+                store.fail_next_push();
+            }
             assert!(raise(&store, &flag("cancellation:9:full")).await.is_err());
             // The rerun of the job raises it for real, and it is listed exactly once.
             assert!(raise(&store, &flag("cancellation:9:full")).await.unwrap());

@@ -420,82 +420,11 @@ mod tests {
         assert_eq!(since_of("x"), 0);
     }
 
-    /// A store whose `set` of one key fails once: a crash or timeout between a hold's
-    /// ledger writes and its order record.
-    struct FailOnce {
-        inner: crate::state::sqlite::SqliteState,
-        key: String,
-        armed: std::sync::atomic::AtomicBool,
-    }
-
-    #[async_trait::async_trait]
-    impl StateStore for FailOnce {
-        async fn try_lock(&self, k: &str, o: &str, t: Duration) -> Result<bool, StateError> {
-            self.inner.try_lock(k, o, t).await
-        }
-        async fn unlock(&self, k: &str, o: &str) -> Result<(), StateError> {
-            self.inner.unlock(k, o).await
-        }
-        async fn get(&self, k: &str) -> Result<Option<String>, StateError> {
-            self.inner.get(k).await
-        }
-        async fn set(&self, k: &str, v: &str, t: Option<Duration>) -> Result<(), StateError> {
-            if k == self.key && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                return Err(StateError::Unavailable("injected".into()));
-            }
-            self.inner.set(k, v, t).await
-        }
-        async fn delete(&self, k: &str) -> Result<(), StateError> {
-            self.inner.delete(k).await
-        }
-        async fn get_many(&self, k: &[String]) -> Result<Vec<Option<String>>, StateError> {
-            self.inner.get_many(k).await
-        }
-        async fn list_push(&self, k: &str, e: &str, m: usize) -> Result<(), StateError> {
-            self.inner.list_push(k, e, m).await
-        }
-        async fn list_range(&self, k: &str) -> Result<Vec<String>, StateError> {
-            self.inner.list_range(k).await
-        }
-        async fn park(&self, p: &crate::state::ParkedJob) -> Result<(), StateError> {
-            self.inner.park(p).await
-        }
-        async fn parked(&self) -> Result<Vec<crate::state::ParkedJob>, StateError> {
-            self.inner.parked().await
-        }
-        async fn unpark(&self, id: &str) -> Result<Option<crate::state::ParkedJob>, StateError> {
-            self.inner.unpark(id).await
-        }
-        async fn hash_set(&self, k: &str, f: &str, v: &str) -> Result<(), StateError> {
-            self.inner.hash_set(k, f, v).await
-        }
-        async fn hash_delete(&self, k: &str, f: &[String]) -> Result<(), StateError> {
-            self.inner.hash_delete(k, f).await
-        }
-        async fn hash_delete_if(&self, k: &str, f: &str, e: &str) -> Result<bool, StateError> {
-            self.inner.hash_delete_if(k, f, e).await
-        }
-        async fn hash_all(&self, k: &str) -> Result<Vec<(String, String)>, StateError> {
-            self.inner.hash_all(k).await
-        }
-        async fn incr_by(&self, k: &str, by: u64) -> Result<u64, StateError> {
-            self.inner.incr_by(k, by).await
-        }
-        async fn raise_to(&self, k: &str, v: u64) -> Result<bool, StateError> {
-            self.inner.raise_to(k, v).await
-        }
-    }
-
     #[tokio::test]
     async fn a_hold_retried_after_a_failed_order_record_counts_its_units_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FailOnce {
-            inner: crate::state::sqlite::SqliteState::open(dir.path())
-                .await
-                .unwrap(),
-            key: order_key("o1"),
-            armed: std::sync::atomic::AtomicBool::new(true),
-        };
+        let store = crate::state::failing::FailingStore::open(dir.path()).await;
+        store.fail_next_set(&order_key("o1"));
         let lines: BTreeMap<String, u32> = [("SKU-A".to_string(), 3)].into();
         assert!(hold(&store, "shop", "o1", &lines).await.is_err());
         // The job's retry runs the hold again; then a later re-read of the same order.

@@ -2,6 +2,8 @@
 //! parked jobs. Redis is the production backend (`redis.rs`); `sqlite.rs` is the embedded
 //! single-instance one.
 
+#[cfg(test)]
+pub mod failing;
 pub mod redis;
 pub mod sqlite;
 
