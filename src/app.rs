@@ -163,7 +163,7 @@ pub async fn start_with(
             .context("cannot build the NetSuite client")?;
         tiktok.observe(metrics.clone());
         netsuite.observe(metrics.clone());
-        let inventory = crate::inventory::timers::inventory_sync(&cfg, &metrics)?;
+        let inventory = crate::timers::inventory::inventory_sync(&cfg, &metrics)?;
         let ctx = Arc::new(JobContext {
             state: state.clone(),
             tiktok: tiktok.clone(),
@@ -172,7 +172,7 @@ pub async fn start_with(
             metrics: metrics.clone(),
             inventory: inventory.clone(),
         });
-        crate::inventory::timers::start(&cfg, &inventory, &ctx, &queue, &shutdown, &mut tasks);
+        crate::timers::inventory::start(&cfg, &inventory, &ctx, &queue, &shutdown, &mut tasks);
         let worker = Worker::new(
             ctx,
             queue.clone(),

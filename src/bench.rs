@@ -10,14 +10,17 @@ mod load;
 mod orders;
 mod report;
 mod rig;
+#[cfg(test)]
+mod smoke;
 mod stats;
 
 pub use backend::{Backend, BackendKind};
 pub use ingress::{IngressPlan, IngressResult};
-pub use inventory::{LiveStreamPlan, LiveStreamResult, LiveStreamRun};
+pub use inventory::{LiveStreamPlan, LiveStreamResult};
 pub use orders::{BurstRun, OrderPlan, SteadyRun};
-pub use report::{Figure, Verdict};
-pub use stats::{LatencySummary, Memory};
+pub use report::Figure;
+#[cfg(test)]
+pub use report::Verdict;
 
 use anyhow::Context;
 use rig::Rig;
@@ -147,6 +150,7 @@ impl Options {
     }
 
     /// A few seconds in all: for the smoke test, where only the result's shape matters.
+    #[cfg(test)]
     pub fn tiny(backend: BackendKind) -> Options {
         Options {
             ingress_requests: 200,

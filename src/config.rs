@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod inventory;
 pub mod returns;
 pub use returns::{RefundRecord, ReturnsConfig};
 
@@ -186,7 +187,7 @@ pub struct Config {
     /// whitespace-separated while rotating); empty = the route refuses every callout.
     pub callout_secrets: Vec<SecretString>,
     /// Inventory sync (I1); off unless `INVENTORY_LOCATIONS` is set.
-    pub inventory: crate::inventory::InventoryConfig,
+    pub inventory: inventory::InventoryConfig,
 }
 
 /// Where settings come from: the process environment, or a map in tests.
@@ -561,14 +562,14 @@ impl Config {
             }),
             callout_secrets: src
                 .get("NETSUITE_CALLOUT_SECRET")
+                // Whitespace-separated, so a rotation can list `<new> <old>`.
                 .map(|v| {
-                    crate::netsuite::callout::split_secrets(&v)
-                        .into_iter()
+                    v.split_ascii_whitespace()
                         .map(|s| SecretString::from(s.to_string()))
                         .collect()
                 })
                 .unwrap_or_default(),
-            inventory: crate::inventory::InventoryConfig::from_source(src)?,
+            inventory: inventory::InventoryConfig::from_source(src)?,
         })
     }
 }

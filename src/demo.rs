@@ -11,19 +11,19 @@
 
 mod after_sale;
 
-use crate::app::RunningBridge;
-use crate::config::Config;
-use crate::sandbox::netsuite::{NetSuiteFaults, NetSuiteSandboxConfig};
-use crate::sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
-use crate::sandbox::tiktok::TikTokSandboxConfig;
-use crate::sandbox::SandboxHandle;
 use anyhow::Context;
+use bridge::app::RunningBridge;
+use bridge::config::Config;
 use indicatif::{ProgressBar, ProgressStyle};
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use sandbox::netsuite::{NetSuiteFaults, NetSuiteSandboxConfig};
+use sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
+use sandbox::tiktok::TikTokSandboxConfig;
+use sandbox::SandboxHandle;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -235,7 +235,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 // Its caches name NetSuite records of an earlier sandbox, which died with
                 // that run: this run's fresh sandbox would reject them.
                 anyhow::ensure!(
-                    !dir.join(crate::queue::sqlite::DB_FILE).exists(),
+                    !dir.join(bridge::queue::sqlite::DB_FILE).exists(),
                     "--data-dir {} already holds a bridge database from an earlier run; \
                      the demo's sandbox starts empty each time, so give it an empty directory",
                     dir.display()
@@ -252,7 +252,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             },
         },
     };
-    let sandbox = crate::sandbox::spawn_with(
+    let sandbox = sandbox::spawn_with(
         "127.0.0.1:0".parse().context("sandbox address")?,
         TikTokSandboxConfig::default(),
         NetSuiteSandboxConfig {
@@ -265,7 +265,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let cfg = demo_config(&sandbox, &storage)?;
     let backend = cfg.queue.backend.describe();
-    let running = match crate::app::start(cfg, None).await {
+    let running = match bridge::app::start(cfg, None).await {
         Ok(running) => running,
         Err(e) => {
             cleanup(&storage).await;
@@ -382,7 +382,7 @@ async fn play(
     bridge_url: &str,
     progress: &Arc<Progress>,
 ) -> anyhow::Result<Vec<Track>> {
-    let run_id = u64::try_from(crate::queue::now_ms()).unwrap_or(0);
+    let run_id = u64::try_from(bridge::queue::now_ms()).unwrap_or(0);
     let planned = plan(args.orders, SEED, run_id);
     let tracks: Tracks = Arc::new(Mutex::new(
         planned
@@ -664,7 +664,7 @@ struct Summary {
 }
 
 /// Webhooks (TikTok) or callouts (NetSuite) the bridge's ingress dropped as duplicates.
-fn duplicates(metrics: &crate::metrics::Metrics, source: &str) -> u64 {
+fn duplicates(metrics: &bridge::metrics::Metrics, source: &str) -> u64 {
     let label = format!("source=\"{source}\"");
     metrics
         .encode()
@@ -678,7 +678,7 @@ impl Summary {
     fn collect(
         tracks: &[Track],
         sandbox: &SandboxHandle,
-        metrics: &crate::metrics::Metrics,
+        metrics: &bridge::metrics::Metrics,
         backend: &str,
         args: &Args,
     ) -> Summary {
@@ -847,7 +847,7 @@ async fn cleanup(storage: &Storage) {
             println!("The demo's embedded database stays in {}", dir.display());
         }
         Storage::Redis { url, prefix } => {
-            if let Err(e) = crate::queue::redis::delete_keys_with_prefix(url, prefix).await {
+            if let Err(e) = bridge::queue::redis::delete_keys_with_prefix(url, prefix).await {
                 tracing::warn!(prefix, error = %e, "could not delete the demo's Redis keys");
             }
         }

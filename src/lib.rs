@@ -3,9 +3,7 @@
 
 pub mod admin_cli;
 pub mod app;
-pub mod bench;
 pub mod config;
-pub mod demo;
 pub mod history;
 pub mod ingress;
 pub mod inventory;
@@ -15,7 +13,6 @@ pub mod metrics;
 pub mod netsuite;
 pub mod queue;
 pub mod review;
-pub mod sandbox;
 pub mod state;
 pub mod tiktok;
 pub mod timers;

@@ -1,6 +1,9 @@
 //! Command line: `serve` runs a replica (against the built-in sandbox when no credentials
 //! are configured), `sandbox` runs the simulated TikTok Shop and NetSuite on their own.
 
+mod bench;
+mod demo;
+
 use anyhow::Context;
 use bridge::config::{self, Config, Env, Layered, Role};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -32,9 +35,9 @@ enum Command {
         sandbox_addr: SocketAddr,
     },
     /// Play a live stream against the built-in sandbox and print what happened.
-    Demo(bridge::demo::Args),
+    Demo(demo::Args),
     /// Run every benchmark and print a table of figures beside their targets.
-    Bench(bridge::bench::Args),
+    Bench(bench::Args),
     /// Operator commands: dead letters, parked jobs, order history.
     Admin(bridge::admin_cli::Args),
     /// Run the simulated TikTok Shop and NetSuite APIs on their own.
@@ -140,8 +143,8 @@ async fn main() -> anyhow::Result<()> {
     });
     match cli.command {
         Command::Serve { role, sandbox_addr } => serve(role, sandbox_addr).await,
-        Command::Demo(args) => bridge::demo::run(args).await,
-        Command::Bench(args) => bridge::bench::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
         Command::Admin(args) => bridge::admin_cli::run(args).await,
         Command::Healthcheck { url, ready } => healthcheck(url, ready).await,
         Command::Sandbox {
@@ -149,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
             webhook_url,
             public_url,
         } => {
-            let mut sb = bridge::sandbox::spawn(addr).await?;
+            let mut sb = sandbox::spawn(addr).await?;
             if let Some(url) = public_url {
                 sb.set_public_url(&url);
             }
@@ -166,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(role: Option<RoleArg>, sandbox_addr: SocketAddr) -> anyhow::Result<()> {
     let mut sandbox = None;
     let cfg = if config::has_no_credentials(&Env) {
-        let sb = bridge::sandbox::spawn(sandbox_addr)
+        let sb = sandbox::spawn(sandbox_addr)
             .await
             .context("no credentials configured, and the built-in sandbox could not start")?;
         let fallback = sb.bridge_settings();

@@ -246,27 +246,6 @@ pub struct Shop {
     pub shop_id: String,
 }
 
-impl Metrics {
-    /// Shop gauges from the shared shop status (refreshed at scrape, so every ingress replica
-    /// reports the same values whichever received the webhook or refreshed the token).
-    pub fn set_shop_status(&self, shop: &crate::tiktok::authorization::ShopStatus) {
-        let label = Shop {
-            shop_id: shop.shop_id.clone(),
-        };
-        if let Some(at) = shop.access_token_expires_at {
-            self.tiktok_token_expiry.get_or_create(&label).set(at);
-        }
-        if let Some(at) = shop.authorization_expires_at {
-            self.tiktok_authorization_expiry
-                .get_or_create(&label)
-                .set(at);
-        }
-        self.tiktok_shop_deauthorized
-            .get_or_create(&label)
-            .set(i64::from(shop.is_deauthorized()));
-    }
-}
-
 /// One outbound API request: method, endpoint template (ids replaced by `{id}`) and the
 /// HTTP status, or `error` / `timeout` when no answer came.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -4,10 +4,10 @@
 mod common;
 
 use bridge::app::RunningBridge;
-use bridge::sandbox::netsuite::NetSuiteFaults;
-use bridge::sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::SampleLine;
 use serde_json::{json, Value};
 use std::time::Duration;
 

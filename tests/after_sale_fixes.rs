@@ -9,11 +9,11 @@ mod common;
 
 use after_sale::{admin, dec_of, is_closed, line_of_sku, lines};
 use bridge::app::RunningBridge;
-use bridge::sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use bridge::state::ParkReason;
 use common::{eventually, queue_idle, Harness};
 use reqwest::Method;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ async fn dead_letters(b: &RunningBridge) -> Vec<String> {
 }
 
 fn new_address(h: &Harness, order_id: &str) {
-    let mut addr = bridge::sandbox::tiktok::fixtures::sample_address();
+    let mut addr = sandbox::tiktok::fixtures::sample_address();
     addr.address_line1 = Some("500 New Street".into());
     assert!(h.sandbox.tiktok.set_address(order_id, &addr));
 }

@@ -3,17 +3,23 @@
 //! FBT shipments; fulfilled quantities on sales order lines and the PATCH rule that guards
 //! them; and the reference checks on standalone credit memos and customer refunds.
 
+#[allow(dead_code)]
+#[path = "common/sandbox_link.rs"]
+mod sandbox_link;
+use sandbox_link::NetSuiteClientConfig as _;
+use sandbox_link::TikTokClientConfig as _;
+
 use bridge::netsuite::transactions::LinePatch;
 use bridge::netsuite::{NetSuiteClient, NetSuiteError};
-use bridge::sandbox::netsuite::SandboxAuthMode;
-use bridge::sandbox::tiktok::fixtures::{sample_order_with, SampleOrderOptions};
-use bridge::sandbox::tiktok::{sample_order, SampleLine};
-use bridge::sandbox::SandboxHandle;
 use bridge::state::sqlite::SqliteState;
 use bridge::tiktok::client::TikTokClient;
 use bridge::tiktok::fulfillment::{CancellationSearch, ReturnSearch};
 use bridge::tiktok::models::{FulfillmentType, OrderStatus};
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::{sample_order_with, SampleOrderOptions};
+use sandbox::tiktok::{sample_order, SampleLine};
+use sandbox::SandboxHandle;
+use sandbox_link::SandboxAuthMode;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -21,7 +27,7 @@ const ORDER: &str = "576486316948494001";
 const FBT_ORDER: &str = "576486316948494002";
 
 async fn sandbox() -> SandboxHandle {
-    bridge::sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
+    sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sandbox starts")
 }

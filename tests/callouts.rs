@@ -9,9 +9,9 @@ mod fulfillment_helpers;
 use bridge::app::RunningBridge;
 use bridge::netsuite::callout::sign;
 use bridge::queue::Job;
-use bridge::sandbox::netsuite::callouts::SANDBOX_CALLOUT_SECRET;
 use common::Harness;
 use fulfillment_helpers::callout_url;
+use sandbox::netsuite::callouts::SANDBOX_CALLOUT_SECRET;
 use serde_json::json;
 use std::time::Duration;
 

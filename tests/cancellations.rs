@@ -7,11 +7,11 @@ mod common;
 
 use after_sale::{admin, dec_of, is_closed, job_context, line_of_sku, lines, metrics_text};
 use bridge::jobs::Outcome;
-use bridge::sandbox::tiktok::fixtures::SampleLine;
 use bridge::tiktok::models::Order;
 use common::{eventually, queue_idle, Harness};
 use reqwest::Method;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::SampleLine;
 use serde_json::json;
 use std::time::Duration;
 

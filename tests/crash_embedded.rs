@@ -4,11 +4,11 @@
 //! must end as exactly one NetSuite sales order. A second process on the same DATA_DIR is
 //! refused with a message that points to Redis.
 
-use bridge::sandbox::netsuite::NetSuiteSandboxConfig;
-use bridge::sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
-use bridge::sandbox::tiktok::TikTokSandboxConfig;
-use bridge::sandbox::SandboxHandle;
 use rust_decimal_macros::dec;
+use sandbox::netsuite::NetSuiteSandboxConfig;
+use sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
+use sandbox::tiktok::TikTokSandboxConfig;
+use sandbox::SandboxHandle;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -25,7 +25,7 @@ fn spare_port() -> u16 {
 }
 
 async fn sandbox(netsuite_latency: Duration) -> SandboxHandle {
-    bridge::sandbox::spawn_with(
+    sandbox::spawn_with(
         "127.0.0.1:0".parse().unwrap(),
         TikTokSandboxConfig::default(),
         NetSuiteSandboxConfig {

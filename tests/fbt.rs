@@ -7,9 +7,9 @@ mod after_sale;
 mod common;
 
 use after_sale::{dec_of, lines};
-use bridge::sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);

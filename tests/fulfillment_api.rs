@@ -3,17 +3,23 @@
 //! already-shipped answer, carriers, cancellation and return searches, NetSuite transforms,
 //! item fulfillment reads and line PATCHes.
 
+#[allow(dead_code)]
+#[path = "common/sandbox_link.rs"]
+mod sandbox_link;
+use sandbox_link::NetSuiteClientConfig as _;
+use sandbox_link::TikTokClientConfig as _;
+
 use bridge::netsuite::transactions::LinePatch;
 use bridge::netsuite::NetSuiteClient;
-use bridge::sandbox::netsuite::SandboxAuthMode;
-use bridge::sandbox::tiktok::{sample_order, SampleLine, DEFAULT_SHIPPING_PROVIDERS};
-use bridge::sandbox::SandboxHandle;
 use bridge::state::sqlite::SqliteState;
 use bridge::tiktok::client::TikTokClient;
 use bridge::tiktok::fulfillment::{
     CancellationSearch, MarkShippedRequest, ReturnSearch, ShipOutcome, Tracking,
 };
 use rust_decimal_macros::dec;
+use sandbox::tiktok::{sample_order, SampleLine, DEFAULT_SHIPPING_PROVIDERS};
+use sandbox::SandboxHandle;
+use sandbox_link::SandboxAuthMode;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -22,7 +28,7 @@ const DELIVERY_OPTION: &str = "7091146663229654785";
 const USPS: &str = "7117858858072016686";
 
 async fn sandbox() -> SandboxHandle {
-    bridge::sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
+    sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sandbox starts")
 }

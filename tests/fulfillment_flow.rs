@@ -6,11 +6,11 @@ mod common;
 #[path = "common/fulfillment.rs"]
 mod fulfillment_helpers;
 
-use bridge::sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use bridge::state::ParkReason;
 use common::{eventually, Harness};
 use fulfillment_helpers::*;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 
 fn two_skus() -> (SampleLine, SampleLine) {
     (
@@ -258,7 +258,7 @@ async fn tracking_edited_after_shipping_becomes_update_shipping_info() {
 async fn an_unknown_carrier_parks_until_the_map_covers_it() {
     let h = Harness::new().await;
     const DHL: &str = "7208502187360519982";
-    let mut providers = bridge::sandbox::tiktok::DEFAULT_SHIPPING_PROVIDERS.to_vec();
+    let mut providers = sandbox::tiktok::DEFAULT_SHIPPING_PROVIDERS.to_vec();
     providers.push((DHL, "DHL eCommerce"));
     h.sandbox
         .tiktok
@@ -437,7 +437,7 @@ async fn a_fulfillment_not_shipped_yet_is_skipped_and_pushed_once_shipped() {
 
 #[tokio::test]
 async fn a_transient_tiktok_failure_is_retried_into_one_package() {
-    use bridge::sandbox::tiktok::Fault;
+    use sandbox::tiktok::Fault;
     let h = Harness::new().await;
     let b = h.start(&[("CARRIER_MAP", CARRIER_MAP)]).await;
     let order_id = "576486316948491010";

@@ -3,15 +3,20 @@
 //! on TikTok's shipping label, a TikTok package split across fulfillments, and many
 //! fulfillments of one order at once.
 
+#[allow(dead_code)]
+#[path = "common/sandbox_link.rs"]
+mod sandbox_link;
+use sandbox_link::TikTokClientConfig as _;
+
 mod common;
 #[path = "common/fulfillment.rs"]
 mod fulfillment_helpers;
 
-use bridge::sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use bridge::state::ParkReason;
 use common::{eventually, Harness};
 use fulfillment_helpers::*;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use serde_json::json;
 
 async fn parked_reasons(b: &bridge::app::RunningBridge) -> Vec<ParkReason> {
@@ -260,7 +265,7 @@ async fn many_fulfillments_of_one_order_wait_for_each_other_without_using_retrie
 #[tokio::test]
 async fn the_sandbox_refuses_seller_tracking_on_a_tiktok_label_order() {
     use bridge::tiktok::fulfillment::{MarkShippedRequest, Tracking};
-    let sb = bridge::sandbox::spawn("127.0.0.1:0".parse().unwrap())
+    let sb = sandbox::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -279,7 +284,7 @@ async fn the_sandbox_refuses_seller_tracking_on_a_tiktok_label_order() {
         ..Default::default()
     };
     sb.tiktok
-        .insert_order(bridge::sandbox::tiktok::fixtures::sample_order_with(
+        .insert_order(sandbox::tiktok::fixtures::sample_order_with(
             order_id,
             "AWAITING_SHIPMENT",
             &lines,

@@ -2,15 +2,21 @@
 //! (all warehouses, and the per-SKU refusal TikTok returns with `code: 0`), Inventory Search,
 //! and the paged SuiteQL stock read.
 
+#[allow(dead_code)]
+#[path = "common/sandbox_link.rs"]
+mod sandbox_link;
+use sandbox_link::NetSuiteClientConfig as _;
+use sandbox_link::TikTokClientConfig as _;
+
 use bridge::netsuite::NetSuiteClient;
-use bridge::sandbox::netsuite::SandboxAuthMode;
-use bridge::sandbox::SandboxHandle;
 use bridge::state::sqlite::SqliteState;
 use bridge::tiktok::client::TikTokClient;
 use bridge::tiktok::inventory::{
     SkuInventory, WarehouseQuantity, CODE_MISSING_WAREHOUSE, CODE_UNKNOWN_WAREHOUSE,
 };
 use rust_decimal::Decimal;
+use sandbox::SandboxHandle;
+use sandbox_link::SandboxAuthMode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,7 +27,7 @@ const WH1: &str = "7068517275539719942";
 const WH2: &str = "7068517275539719943";
 
 async fn sandbox() -> SandboxHandle {
-    bridge::sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
+    sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sandbox starts")
 }

@@ -6,8 +6,8 @@
 mod common;
 
 use bridge::app::RunningBridge;
-use bridge::inventory::pusher::{self, InventorySync};
 use bridge::inventory::store::{self, DirtyReason};
+use bridge::jobs::inventory_push::{self as pusher, InventorySync};
 use bridge::jobs::JobContext;
 use bridge::queue::{Job, JobEnvelope};
 use common::{eventually, queue_idle, Harness};

@@ -4,10 +4,10 @@
 
 mod common;
 
-use bridge::sandbox::netsuite::NetSuiteFaults;
-use bridge::sandbox::tiktok::fixtures::{sample_address, SampleLine, SampleOrderOptions};
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::{sample_address, SampleLine, SampleOrderOptions};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,15 +2,20 @@
 //! idempotent upserts, token caching, login failures, SuiteQL paging and pager rules,
 //! 429 handling, the account concurrency limit, and permanent content errors.
 
+#[allow(dead_code)]
+#[path = "common/sandbox_link.rs"]
+mod sandbox_link;
+use sandbox_link::NetSuiteClientConfig as _;
+use sandbox_link::SandboxAuthMode;
+
 use bridge::config::NetSuiteAuth;
 use bridge::netsuite::oauth2::{AssertionClaims, AssertionSigner};
 use bridge::netsuite::records::{RecordRef, SalesOrder, SalesOrderLine, Sublist};
 use bridge::netsuite::{tba, NetSuiteClient, NetSuiteError, RetryPolicy};
-use bridge::sandbox::netsuite::{
-    start, NetSuiteFaults, NetSuiteSandbox, NetSuiteSandboxConfig, SandboxAuthMode,
-    SANDBOX_PRIVATE_KEY_PEM,
-};
 use rust_decimal::Decimal;
+use sandbox::netsuite::{
+    start, NetSuiteFaults, NetSuiteSandbox, NetSuiteSandboxConfig, SANDBOX_PRIVATE_KEY_PEM,
+};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::sync::Arc;

@@ -4,9 +4,9 @@
 
 mod common;
 
-use bridge::sandbox::tiktok::fixtures::SampleLine;
 use common::Harness;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::SampleLine;
 use std::time::Duration;
 
 async fn get(url: &str, accept: Option<&str>) -> (u16, String, String) {

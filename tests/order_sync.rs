@@ -3,11 +3,11 @@
 
 mod common;
 
-use bridge::sandbox::netsuite::NetSuiteFaults;
-use bridge::sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use common::{eventually, queue_idle, so_total, Harness};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -163,7 +163,7 @@ async fn events_out_of_order_end_in_tiktoks_final_state() {
     // Paid, then the buyer changes the address; events arrive out of order and twice.
     h.sandbox.tiktok.set_status(id, "AWAITING_SHIPMENT");
     let status_event = h.sandbox.tiktok.webhook_data(1, id).unwrap();
-    let mut addr = bridge::sandbox::tiktok::fixtures::sample_address();
+    let mut addr = sandbox::tiktok::fixtures::sample_address();
     addr.address_line1 = Some("500 New Street".into());
     h.sandbox.tiktok.set_address(id, &addr);
     let url = common::webhook_url(&b);
@@ -512,7 +512,7 @@ async fn an_order_read_older_than_the_last_one_written_never_overwrites_it() {
         netsuite: bridge::netsuite::client::NetSuiteClient::new(cfg.netsuite.clone()).unwrap(),
         mapping: cfg.mapping.clone(),
         metrics: Arc::new(bridge::metrics::Metrics::new()),
-        inventory: bridge::inventory::pusher::InventorySync::new(
+        inventory: bridge::jobs::inventory_push::InventorySync::new(
             cfg.inventory.clone(),
             &cfg.tiktok.shop_id,
             "test",
@@ -524,7 +524,7 @@ async fn an_order_read_older_than_the_last_one_written_never_overwrites_it() {
     h.order(id, &lines_ab());
     let older: bridge::tiktok::models::Order =
         serde_json::from_value(h.sandbox.tiktok.order(id).unwrap()).unwrap();
-    let mut addr = bridge::sandbox::tiktok::fixtures::sample_address();
+    let mut addr = sandbox::tiktok::fixtures::sample_address();
     addr.address_line1 = Some("500 New Street".into());
     h.sandbox.tiktok.set_address(id, &addr);
 

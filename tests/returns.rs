@@ -7,9 +7,9 @@ mod common;
 
 use after_sale::{dec_of, lines};
 use bridge::app::RunningBridge;
-use bridge::sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::SampleLine;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -252,7 +252,7 @@ async fn netsuite_throttling_and_missing_locations_still_write_each_record_once(
     // bridge must retry and find what it created by external id, never create twice.
     h.sandbox
         .netsuite
-        .set_faults(bridge::sandbox::netsuite::NetSuiteFaults {
+        .set_faults(sandbox::netsuite::NetSuiteFaults {
             throttle_next: 2,
             server_error_next: 2,
             omit_location: true,

@@ -1,10 +1,16 @@
 //! The NetSuite sandbox refuses to delete or shrink sales order lines a fulfillment is tied
 //! to, as NetSuite does, so a client that rewrites a fulfilled order's lines fails in tests.
 
+#[allow(dead_code)]
+#[path = "common/sandbox_link.rs"]
+mod sandbox_link;
+use sandbox_link::NetSuiteClientConfig as _;
+
 use bridge::netsuite::records::{RecordRef, SalesOrder, SalesOrderLine, Sublist};
 use bridge::netsuite::{NetSuiteClient, NetSuiteError};
-use bridge::sandbox::netsuite::{start, NetSuiteSandboxConfig, SandboxAuthMode};
 use rust_decimal::Decimal;
+use sandbox::netsuite::{start, NetSuiteSandboxConfig};
+use sandbox_link::SandboxAuthMode;
 use serde_json::json;
 
 fn order(customer: &str, item: &str, quantity: i64) -> SalesOrder {

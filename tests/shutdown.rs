@@ -8,11 +8,11 @@ mod common;
 
 use bridge::queue::redis::RedisQueue;
 use bridge::queue::{JobEnvelope, JobQueue};
-use bridge::sandbox::netsuite::NetSuiteFaults;
-use bridge::sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, redis_url, Harness};
 use redis::AsyncCommands;
 use rust_decimal_macros::dec;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::SampleLine;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,10 +2,12 @@
 //! timestamps, token refresh, rate limits and shop-cipher rules, asserted on what the
 //! sandbox saw.
 
+#[allow(dead_code)]
+#[path = "common/sandbox_link.rs"]
+mod sandbox_link;
+use sandbox_link::TikTokClientConfig as _;
+
 use async_trait::async_trait;
-use bridge::sandbox::tiktok::{
-    router, sample_order, Fault, SampleLine, TikTokSandbox, TikTokSandboxConfig,
-};
 use bridge::state::{ParkedJob, StateError, StateStore};
 use bridge::tiktok::client::{OrderSearch, RetryPolicy, TikTokClient, TikTokError};
 use bridge::tiktok::request::{sign_request, Signer};
@@ -14,6 +16,9 @@ use bridge::tiktok::token::StoredToken;
 use http::Method;
 use parking_lot::Mutex;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::{
+    router, sample_order, Fault, SampleLine, TikTokSandbox, TikTokSandboxConfig,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -72,7 +72,7 @@ impl Backend {
     pub async fn cleanup(&self, scope: &str) -> anyhow::Result<()> {
         match self {
             Backend::Redis { url } => {
-                crate::queue::redis::delete_keys_with_prefix(url, scope).await?;
+                bridge::queue::redis::delete_keys_with_prefix(url, scope).await?;
             }
             Backend::Embedded { root } => {
                 let dir = root.join(scope);

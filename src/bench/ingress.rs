@@ -68,7 +68,7 @@ async fn start_bare(stop: CancellationToken) -> anyhow::Result<String> {
 /// Webhook `i` of a run: a distinct notification and order id each time.
 fn maker(rig: &Rig, tag: u32) -> RequestMaker {
     let signer = rig.signer.clone();
-    let now = crate::queue::now_ms() / 1000;
+    let now = bridge::queue::now_ms() / 1000;
     Arc::new(move |i: usize| {
         let nid = format!("7{tag:06}{i:012}");
         let oid = format!("58{tag:06}{i:010}");
@@ -100,7 +100,7 @@ async fn measure(
     rig: &Rig,
     plan: &IngressPlan,
     bare_url: &str,
-    bridge: &crate::app::RunningBridge,
+    bridge: &bridge::app::RunningBridge,
 ) -> anyhow::Result<IngressResult> {
     let bridge_url = webhook_url(bridge)?;
     // Distinct ids per target so the bridge never sees a duplicate.

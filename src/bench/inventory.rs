@@ -11,11 +11,11 @@
 
 use super::rig::{callout_url, wait_queue_idle, webhook_url, Rig};
 use super::stats::{LatencySummary, Samples};
-use crate::sandbox::netsuite::NetSuiteFaults;
-use crate::tiktok::inventory::{SkuInventory, WarehouseQuantity, INVENTORY_SEARCH_PATH};
 use anyhow::Context;
+use bridge::tiktok::inventory::{SkuInventory, WarehouseQuantity, INVENTORY_SEARCH_PATH};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use sandbox::netsuite::NetSuiteFaults;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -185,11 +185,11 @@ async fn scenario(rig: &Rig, plan: &LiveStreamPlan, mode: Mode) -> anyhow::Resul
         // `inventory.changed` callouts to `POST /callouts/netsuite`.
         ns.set_callout_target(
             &callout_url(&bridge)?,
-            crate::sandbox::netsuite::callouts::SANDBOX_CALLOUT_SECRET,
+            sandbox::netsuite::callouts::SANDBOX_CALLOUT_SECRET,
         );
         // A running bridge has reconciled once; wait for the start-up reconcile.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while crate::inventory::store::load_drift(bridge.state.as_ref(), &tt.config().shop_id)
+        while bridge::inventory::store::load_drift(bridge.state.as_ref(), &tt.config().shop_id)
             .await?
             .is_none()
             && Instant::now() < deadline
@@ -212,7 +212,7 @@ async fn drive(
     rig: &Rig,
     plan: &LiveStreamPlan,
     mode: Mode,
-    bridge: &crate::app::RunningBridge,
+    bridge: &bridge::app::RunningBridge,
     item: &str,
     sku_id: &str,
     product: &str,

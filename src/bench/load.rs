@@ -3,7 +3,7 @@
 //! generator drives the bare handler and the bridge, so their figures compare.
 
 use super::stats::{LatencySummary, Samples};
-use crate::tiktok::sign::webhook_signature;
+use bridge::tiktok::sign::webhook_signature;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,7 +40,7 @@ impl WebhookSigner {
             "type": topic,
             "tts_notification_id": notification_id,
             "shop_id": self.shop_id,
-            "timestamp": crate::queue::now_ms() / 1000,
+            "timestamp": bridge::queue::now_ms() / 1000,
             "data": data,
         });
         serde_json::to_vec(&envelope).unwrap_or_default()
@@ -256,6 +256,6 @@ mod tests {
         assert_eq!(v["data"]["order_id"], "576486316948490001");
         assert_eq!(v["shop_id"], "7494049642642441621");
         let sig = s.sign(&body);
-        assert!(crate::tiktok::sign::verify_webhook("k", "s", &body, &sig));
+        assert!(bridge::tiktok::sign::verify_webhook("k", "s", &body, &sig));
     }
 }

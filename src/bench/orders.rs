@@ -7,12 +7,12 @@
 use super::load::{drive, post_webhook, RequestMaker};
 use super::rig::{wait_queue_idle, webhook_url, Rig};
 use super::stats::{LatencySummary, Samples};
-use crate::app::RunningBridge;
-use crate::sandbox::netsuite::NetSuiteFaults;
-use crate::sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
-use crate::tiktok::client::GET_ORDER_DETAIL_PATH;
 use anyhow::Context;
+use bridge::app::RunningBridge;
+use bridge::tiktok::client::GET_ORDER_DETAIL_PATH;
 use rust_decimal::Decimal;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,14 +3,14 @@
 
 use super::backend::Backend;
 use super::load::{http_client, WebhookSigner};
-use crate::app::RunningBridge;
-use crate::config::Config;
-use crate::queue::JobQueue;
-use crate::sandbox::netsuite::NetSuiteSandboxConfig;
-use crate::sandbox::tiktok::TikTokSandboxConfig;
-use crate::sandbox::SandboxHandle;
 use anyhow::Context;
+use bridge::app::RunningBridge;
+use bridge::config::Config;
+use bridge::queue::JobQueue;
 use parking_lot::Mutex;
+use sandbox::netsuite::NetSuiteSandboxConfig;
+use sandbox::tiktok::TikTokSandboxConfig;
+use sandbox::SandboxHandle;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ impl Rig {
             concurrency_limit: netsuite_limit,
             ..NetSuiteSandboxConfig::default()
         };
-        let sandbox = crate::sandbox::spawn_with(addr, TikTokSandboxConfig::default(), ns)
+        let sandbox = sandbox::spawn_with(addr, TikTokSandboxConfig::default(), ns)
             .await
             .context("cannot start the sandbox")?;
         let t = sandbox.tiktok.config();
@@ -96,7 +96,7 @@ impl Rig {
     ) -> anyhow::Result<RunningBridge> {
         let cfg = self.config(scope, overrides)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        crate::app::start(cfg, Some(listener))
+        bridge::app::start(cfg, Some(listener))
             .await
             .context("cannot start the bridge under test")
     }

@@ -6,11 +6,11 @@
 //! sandboxes, and the phase reports what is missing if it does not reach its end state.
 
 use super::{PlannedOrder, Progress};
-use crate::app::RunningBridge;
-use crate::netsuite::callout::ITEM_FULFILLMENT_SHIPPED;
-use crate::sandbox::SandboxHandle;
 use anyhow::Context;
+use bridge::app::RunningBridge;
+use bridge::netsuite::callout::ITEM_FULFILLMENT_SHIPPED;
 use rust_decimal::Decimal;
+use sandbox::SandboxHandle;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -362,7 +362,7 @@ fn ship_method_id(carrier: &str) -> &'static str {
 fn sandbox_callout(
     sandbox: &SandboxHandle,
     fulfillment_id: &str,
-) -> anyhow::Result<crate::sandbox::netsuite::callouts::SignedCallout> {
+) -> anyhow::Result<sandbox::netsuite::callouts::SignedCallout> {
     sandbox
         .netsuite
         .item_fulfillment_callout(ITEM_FULFILLMENT_SHIPPED, fulfillment_id)
@@ -443,7 +443,7 @@ impl Figures {
     fn read(
         staged: &Staged,
         sandbox: &SandboxHandle,
-        metrics: &crate::metrics::Metrics,
+        metrics: &bridge::metrics::Metrics,
     ) -> Figures {
         let tiktok = &sandbox.tiktok;
         let mut f = Figures {
@@ -495,7 +495,7 @@ impl Figures {
             let d = Duplicate {
                 order_id: order_id.clone(),
                 statuses: *statuses,
-                deduped: super::duplicates(metrics, crate::ingress::callout::SOURCE),
+                deduped: super::duplicates(metrics, bridge::ingress::callout::SOURCE),
                 ship_calls: tiktok.ship_calls(order_id).len(),
             };
             if d.statuses != [200, 200] {
@@ -539,7 +539,7 @@ impl Figures {
         if let Some((order_id, return_id, refunded, currency)) = &staged.refund {
             let memo = sandbox.netsuite.record_by_external_id_of(
                 "creditMemo",
-                &crate::jobs::returns::refund_external_id(return_id),
+                &bridge::jobs::returns::refund_external_id(return_id),
             );
             let r = Refunded {
                 return_id: return_id.clone(),

@@ -40,13 +40,10 @@ pub fn routes(state: IngressState) -> Router<IngressState> {
         .route("/admin/shops/{shop_id}/reauthorize", post(reauthorize_shop))
         .route("/admin/review", get(list_review_flags))
         .route("/admin/review/{id}/dismiss", post(dismiss_review_flag))
-        .route(
-            "/admin/inventory/drift",
-            get(crate::inventory::admin::drift),
-        )
+        .route("/admin/inventory/drift", get(super::inventory_admin::drift))
         .route(
             "/admin/inventory/reconcile",
-            post(crate::inventory::admin::reconcile),
+            post(super::inventory_admin::reconcile),
         )
         // route_layer: unknown paths stay a plain 404 instead of asking for a token.
         .route_layer(middleware::from_fn_with_state(state, require_token))
@@ -300,7 +297,7 @@ async fn order_history(
 /// Authorization and token expiry of the shop this deployment serves.
 async fn list_shops(State(st): State<IngressState>) -> AdminResult {
     let shop = authorization::shop_status(st.state.as_ref(), &st.tiktok_shop_id).await?;
-    st.metrics.set_shop_status(&shop);
+    shop.record_in(&st.metrics);
     Ok(Json(json!({ "shops": [shop] })))
 }
 
@@ -324,7 +321,7 @@ async fn reauthorize_shop(
         }
     }
     let shop = authorization::shop_status(st.state.as_ref(), &shop_id).await?;
-    st.metrics.set_shop_status(&shop);
+    shop.record_in(&st.metrics);
     tracing::info!(
         shop_id,
         released,

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 
-pub const SOURCE: &str = "netsuite";
+pub use crate::netsuite::callout::SOURCE;
 
 fn empty(status: StatusCode) -> Response {
     (status, ()).into_response()

@@ -53,7 +53,7 @@ pub async fn metrics(State(st): State<IngressState>, headers: HeaderMap) -> Resp
     }
     let shop = crate::tiktok::authorization::shop_status(st.state.as_ref(), &st.tiktok_shop_id);
     if let Ok(Ok(shop)) = tokio::time::timeout(budget, shop).await {
-        st.metrics.set_shop_status(&shop);
+        shop.record_in(&st.metrics);
     }
     // OpenMetrics for scrapers that ask for it (Prometheus), classic text for the rest.
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());

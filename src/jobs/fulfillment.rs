@@ -595,7 +595,7 @@ async fn push(
     if previous.is_none() {
         // History is keyed by TikTok order id, which only the handler learns.
         let received = HistoryEvent::EventReceived {
-            source: crate::ingress::callout::SOURCE.into(),
+            source: crate::netsuite::callout::SOURCE.into(),
             topic: event.into(),
             notification_id: None,
             outcome: "queued".into(),

@@ -1,7 +1,7 @@
 //! I1: sellable quantity per SKU, pushed to TikTok coalesced, versioned and rate-limited.
 //!
 //! The hooks and handlers here only move the ledger and mark SKUs dirty (state writes and a
-//! notify, no API calls on the order path); `inventory::pusher` does the reading and pushing.
+//! notify, no API calls on the order path); `jobs::inventory_push` does the reading and pushing.
 //! With inventory sync off (`INVENTORY_LOCATIONS` unset) they do nothing.
 
 use super::{JobContext, JobError, Outcome};
@@ -103,7 +103,7 @@ pub async fn reconcile(ctx: &JobContext, shop_id: &str) -> Result<Outcome, JobEr
             "shop {shop_id} is not this bridge's shop"
         )));
     }
-    let report = crate::inventory::pusher::reconcile(ctx).await?;
+    let report = super::inventory_push::reconcile(ctx).await?;
     Ok(Outcome::Done(format!(
         "{} SKU(s) checked, {} drifted by {} unit(s)",
         report.skus_checked,

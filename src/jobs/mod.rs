@@ -7,6 +7,7 @@ pub mod cancellation;
 pub mod fbt;
 pub mod fulfillment;
 pub mod inventory;
+pub mod inventory_push;
 pub mod order_sync;
 pub mod returns;
 
@@ -27,8 +28,8 @@ pub struct JobContext {
     pub netsuite: NetSuiteClient,
     pub mapping: MappingConfig,
     pub metrics: Arc<Metrics>,
-    /// I1 settings, ledger hooks and the pusher's wake-up (see `inventory::pusher`).
-    pub inventory: Arc<crate::inventory::pusher::InventorySync>,
+    /// I1 settings, ledger hooks and the pusher's wake-up (see `inventory_push`).
+    pub inventory: Arc<inventory_push::InventorySync>,
 }
 
 /// How a job run ended, when it did not fail.

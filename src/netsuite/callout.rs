@@ -199,6 +199,9 @@ pub fn verify_headers<S: AsRef<[u8]>>(
     )
 }
 
+/// The `source` label of callouts in metrics and job history.
+pub const SOURCE: &str = "netsuite";
+
 /// Splits a configured secret list (e.g. `NETSUITE_CALLOUT_SECRET` during a rotation:
 /// `"<new> <old>"`) on whitespace. Secrets themselves therefore hold no whitespace.
 pub fn split_secrets(value: &str) -> Vec<&str> {

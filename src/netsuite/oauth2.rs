@@ -271,8 +271,8 @@ mod tests {
     use super::*;
     use jsonwebtoken::{DecodingKey, Validation};
 
-    const PRIVATE: &str = include_str!("../sandbox/keys/sandbox-ec-private.pem");
-    const PUBLIC: &str = include_str!("../sandbox/keys/sandbox-ec-public.pem");
+    const PRIVATE: &str = include_str!("../../crates/sandbox/src/keys/sandbox-ec-private.pem");
+    const PUBLIC: &str = include_str!("../../crates/sandbox/src/keys/sandbox-ec-public.pem");
 
     #[test]
     fn assertion_has_documented_header_and_claims() {

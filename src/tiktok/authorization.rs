@@ -203,6 +203,30 @@ pub async fn shop_status(state: &dyn StateStore, shop_id: &str) -> Result<ShopSt
     })
 }
 
+impl ShopStatus {
+    /// Shop gauges from the shared shop status (refreshed at scrape, so every ingress replica
+    /// reports the same values whichever received the webhook or refreshed the token).
+    pub fn record_in(&self, metrics: &crate::metrics::Metrics) {
+        let shop = self;
+        let label = crate::metrics::Shop {
+            shop_id: shop.shop_id.clone(),
+        };
+        if let Some(at) = shop.access_token_expires_at {
+            metrics.tiktok_token_expiry.get_or_create(&label).set(at);
+        }
+        if let Some(at) = shop.authorization_expires_at {
+            metrics
+                .tiktok_authorization_expiry
+                .get_or_create(&label)
+                .set(at);
+        }
+        metrics
+            .tiktok_shop_deauthorized
+            .get_or_create(&label)
+            .set(i64::from(shop.is_deauthorized()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

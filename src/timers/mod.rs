@@ -2,6 +2,7 @@
 //! poller and the sweep that releases parked jobs. Each run takes a shared lock so only
 //! one replica does it at a time.
 
+pub mod inventory;
 pub mod poller;
 pub mod unpark;
 

@@ -65,7 +65,7 @@ pub fn job_context(bridge: &RunningBridge, cfg: &Config) -> JobContext {
         netsuite: bridge.netsuite.clone().expect("worker runs"),
         mapping: cfg.mapping.clone(),
         metrics: bridge.metrics.clone(),
-        inventory: bridge::inventory::pusher::InventorySync::new(
+        inventory: bridge::jobs::inventory_push::InventorySync::new(
             cfg.inventory.clone(),
             &cfg.tiktok.shop_id,
             "test",

@@ -5,8 +5,8 @@
 
 use crate::common::{eventually, queue_idle, Harness};
 use bridge::app::RunningBridge;
-use bridge::sandbox::netsuite::callouts::SignedCallout;
-use bridge::sandbox::tiktok::fixtures::SampleLine;
+use sandbox::netsuite::callouts::SignedCallout;
+use sandbox::tiktok::fixtures::SampleLine;
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -5,8 +5,8 @@
 use bridge::app::RunningBridge;
 use bridge::config::Config;
 use bridge::queue::JobQueue;
-use bridge::sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
-use bridge::sandbox::SandboxHandle;
+use sandbox::tiktok::fixtures::{sample_order_with, SampleLine, SampleOrderOptions};
+use sandbox::SandboxHandle;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new() -> Harness {
-        let sandbox = bridge::sandbox::spawn("127.0.0.1:0".parse().unwrap())
+        let sandbox = sandbox::spawn("127.0.0.1:0".parse().unwrap())
             .await
             .expect("sandbox starts");
         let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());

@@ -1,22 +1,48 @@
 //! What the SuiteScripts in `deploy/netsuite/` do, simulated: item fulfillments made in
 //! NetSuite itself (with packages, tracking and carrier), edits to them, and the signed
 //! callouts the scripts post to the bridge (`POST /callouts/netsuite`, Standard Webhooks
-//! signature, see `crate::netsuite::callout`).
+//! signature: HMAC-SHA256 over `id.timestamp.body`, base64, as `v1,<sig>`).
 
 use super::NetSuiteSandbox;
-use crate::netsuite::callout::{self, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
 use axum::{Json, Router};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::Sha256;
 use std::sync::Arc;
 
 /// The API Secret (`custsecret_tnb_callout`) the simulated scripts sign with; the sandbox's
 /// bridge settings give the bridge the same value as `NETSUITE_CALLOUT_SECRET`.
 pub const SANDBOX_CALLOUT_SECRET: &str = "sandbox-callout-secret-5f0c9a7e21d4";
+
+/// Standard Webhooks headers, as the scripts send them.
+pub const HEADER_ID: &str = "webhook-id";
+pub const HEADER_TIMESTAMP: &str = "webhook-timestamp";
+pub const HEADER_SIGNATURE: &str = "webhook-signature";
+
+/// Event types the scripts post.
+pub const ITEM_FULFILLMENT_CREATED: &str = "item_fulfillment.created";
+pub const ITEM_FULFILLMENT_SHIPPED: &str = "item_fulfillment.shipped";
+pub const ITEM_FULFILLMENT_EDITED: &str = "item_fulfillment.edited";
+pub const INVENTORY_CHANGED: &str = "inventory.changed";
+
+/// `v1,` + base64(HMAC-SHA256(secret, "{id}.{timestamp}.{body}")), the Standard Webhooks
+/// signature the scripts compute with `N/crypto`.
+pub fn standard_webhooks_signature(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
 
 /// One callout as the scripts' outbox keeps it: the id and body stay the same on every
 /// attempt, each attempt is signed again with its own timestamp.
@@ -30,7 +56,7 @@ pub struct SignedCallout {
 impl SignedCallout {
     /// The three `webhook-*` headers for an attempt at `timestamp` (Unix seconds).
     pub fn headers(&self, timestamp: i64) -> [(&'static str, String); 3] {
-        let signature = callout::sign(
+        let signature = standard_webhooks_signature(
             self.secret.as_bytes(),
             &self.id,
             timestamp,
@@ -45,7 +71,7 @@ impl SignedCallout {
 
     /// Posts one attempt, signed now; returns the bridge's status.
     pub async fn send(&self, url: &str) -> Result<StatusCode, reqwest::Error> {
-        let now = crate::queue::now_ms() / 1000;
+        let now = crate::clock::now_secs();
         let mut req = reqwest::Client::new()
             .post(url)
             .header("content-type", "application/json")
@@ -58,27 +84,13 @@ impl SignedCallout {
     }
 }
 
-/// `2023-11-14T22:13:20.000Z`, as the scripts' `new Date().toISOString()` writes it.
-fn occurred_at(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let of_day = secs.rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}.{:03}Z",
-        crate::mapping::civil_date(secs),
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60,
-        ms.rem_euclid(1000)
-    )
-}
-
 impl NetSuiteSandbox {
     /// A callout of `event_type` with `data`, from this account, signed with
     /// [`SANDBOX_CALLOUT_SECRET`]. The id follows the scripts' pattern with a random tail.
     pub fn callout(&self, event_type: &str, data: Value) -> SignedCallout {
         let body = json!({
             "type": event_type,
-            "occurred_at": occurred_at(crate::queue::now_ms()),
+            "occurred_at": crate::clock::iso8601_ms(crate::clock::now_ms()),
             "account": self.config().account_id,
             "data": data,
         });
@@ -110,7 +122,7 @@ impl NetSuiteSandbox {
                 "item_fulfillment_id": id,
                 "created_from": f["createdFrom"]["id"],
                 "ship_status": status,
-                "trigger": if event_type == callout::ITEM_FULFILLMENT_CREATED { "create" } else { "edit" },
+                "trigger": if event_type == ITEM_FULFILLMENT_CREATED { "create" } else { "edit" },
             }),
         ))
     }
@@ -161,9 +173,9 @@ async fn create_fulfillment(
             .record("itemFulfillment", &id)
             .is_some_and(|f| f["shipStatus"]["id"].as_str().is_none_or(|s| s == "C"));
         let event = if shipped {
-            callout::ITEM_FULFILLMENT_SHIPPED
+            ITEM_FULFILLMENT_SHIPPED
         } else {
-            callout::ITEM_FULFILLMENT_CREATED
+            ITEM_FULFILLMENT_CREATED
         };
         if let Some(c) = sb.item_fulfillment_callout(event, &id) {
             answer["callout"] = match c.send(&url).await {
@@ -192,7 +204,7 @@ async fn edit_fulfillment(
     }
     let mut answer = json!({ "id": id });
     if let Some(url) = req.callout_url {
-        if let Some(c) = sb.item_fulfillment_callout(callout::ITEM_FULFILLMENT_EDITED, &id) {
+        if let Some(c) = sb.item_fulfillment_callout(ITEM_FULFILLMENT_EDITED, &id) {
             answer["callout"] = match c.send(&url).await {
                 Ok(status) => json!({ "webhook_id": c.id, "status": status.as_u16() }),
                 Err(e) => json!({ "webhook_id": c.id, "error": e.to_string() }),

@@ -2,8 +2,8 @@
 //! locations whose stock a shop may sell: which warehouses feed TikTok is a business decision
 //! the bridge must not guess, and a wrong guess lists stock that does not exist.
 
-use super::sellable::AllocationRule;
-use crate::config::{ConfigError, Source};
+use super::{ConfigError, Source};
+use crate::inventory::sellable::AllocationRule;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;

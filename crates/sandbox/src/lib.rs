@@ -2,6 +2,7 @@
 //! are served on one address (their paths do not overlap), so a bridge only needs its
 //! base URLs pointed here.
 
+pub mod clock;
 pub mod netsuite;
 pub mod tiktok;
 

@@ -1,8 +1,8 @@
 //! Starts the inventory tasks of a worker replica: the debounced pusher and the reconcile
 //! timer. Nothing starts while inventory sync is off.
 
-use super::pusher::InventorySync;
 use crate::config::Config;
+use crate::jobs::inventory_push::InventorySync;
 use crate::jobs::JobContext;
 use crate::queue::{Job, JobEnvelope, JobQueue};
 use std::sync::Arc;

@@ -3,9 +3,8 @@
 //! its handler runs, and every answer is a `{code, message, request_id, data}` envelope.
 
 use super::fixtures::now_unix;
+use super::signing::{expected_sign, shop_cipher_required};
 use super::{TikTokSandbox, TokenCheck};
-use crate::tiktok::request::needs_shop_cipher;
-use crate::tiktok::sign::api_sign;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
@@ -215,7 +214,7 @@ pub(super) async fn admit(
     } else {
         body
     };
-    if api_sign(&cfg.app_secret, path, &query, signed_body) != sign {
+    if expected_sign(&cfg.app_secret, path, &query, signed_body) != sign {
         return Err(unauthorized(106_001, SIGN_INVALID_MESSAGE));
     }
 
@@ -246,7 +245,7 @@ pub(super) async fn admit(
     }
 
     let cipher = param(&query, "shop_cipher");
-    if needs_shop_cipher(method, path) {
+    if shop_cipher_required(method.as_str(), path) {
         match cipher {
             None | Some("") => {
                 return Err(unauthorized(

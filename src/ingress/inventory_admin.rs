@@ -1,9 +1,9 @@
 //! `/admin/inventory/...`: the last reconcile's drift report, and a reconcile on demand.
 //! Mounted by `ingress::admin::routes`, behind the same bearer token.
 
-use super::store::{self, DriftReport};
 use crate::ingress::admin::AdminError;
 use crate::ingress::IngressState;
+use crate::inventory::store::{self, DriftReport};
 use crate::queue::{Job, JobEnvelope};
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -2,13 +2,13 @@
 //! checks as NetSuite documents them), bearer tokens it issued, and TBA OAuth 1.0a with the
 //! signature rebuilt from the URL the request arrived on.
 
+use super::oauth1;
 use super::{ns_error, NetSuiteSandbox};
-use crate::netsuite::tba;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use jsonwebtoken::{Algorithm, Validation};
+use base64::Engine as _;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -21,8 +21,17 @@ const TIMESTAMP_WINDOW_SECS: i64 = 300;
 const MAX_ASSERTION_LIFETIME_SECS: i64 = 3600;
 
 pub(super) fn unix_now() -> i64 {
-    crate::netsuite::oauth2::unix_now()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
+
+/// The `client_assertion_type` NetSuite's token endpoint requires (reference §8.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Algorithms NetSuite's token endpoint takes (reference §8.1).
+const ALLOWED_ALGS: [&str; 6] = ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 
 fn oauth_error(code: &str, description: &str) -> Response {
     (
@@ -40,11 +49,29 @@ pub(super) struct TokenForm {
 }
 
 #[derive(Debug, Deserialize)]
+struct JwtHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct Claims {
     iat: i64,
     exp: i64,
     #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    aud: Value,
+    #[serde(default)]
     scope: Value,
+}
+
+fn b64url_json<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// `POST /services/rest/auth/oauth2/v1/token`.
@@ -63,8 +90,7 @@ pub(super) async fn token(
     if form.grant_type.as_deref() != Some("client_credentials") {
         return oauth_error("invalid_request", "grant_type must be client_credentials");
     }
-    if form.client_assertion_type.as_deref() != Some(crate::netsuite::oauth2::CLIENT_ASSERTION_TYPE)
-    {
+    if form.client_assertion_type.as_deref() != Some(JWT_BEARER) {
         return oauth_error("invalid_request", "unsupported client_assertion_type");
     }
     let Some(assertion) = form.client_assertion else {
@@ -100,44 +126,53 @@ fn serde_urlencoded_form(body: &[u8]) -> Option<TokenForm> {
 
 impl NetSuiteSandbox {
     fn verify_assertion(&self, jwt: &str) -> Result<(), &'static str> {
-        let header = jsonwebtoken::decode_header(jwt).map_err(|_| "malformed JWT")?;
-        // NetSuite also takes ES512, which jsonwebtoken 9 cannot verify; such a header
-        // already failed to decode above.
-        const ALLOWED: [Algorithm; 5] = [
-            Algorithm::PS256,
-            Algorithm::PS384,
-            Algorithm::PS512,
-            Algorithm::ES256,
-            Algorithm::ES384,
-        ];
-        if !ALLOWED.contains(&header.alg) {
+        // A compact JWS: header.claims.signature, each base64url without padding.
+        let mut parts = jwt.split('.');
+        let (Some(h), Some(c), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("malformed JWT");
+        };
+        let header: JwtHeader = b64url_json(h).ok_or("malformed JWT")?;
+        if !ALLOWED_ALGS.contains(&header.alg.as_str()) {
             return Err("alg must be one of PS256 PS384 PS512 ES256 ES384 ES512");
         }
         if header.kid.as_deref() != Some(self.cfg.certificate_id.as_str()) {
             return Err("kid is not the certificate id of this integration");
         }
         let key = self
-            .decoding_key
+            .verifying_key
             .as_ref()
             .ok_or("no certificate uploaded")?;
-        let mut validation = Validation::new(header.alg);
-        validation.leeway = 0;
-        validation.set_audience(&[self.token_url()]);
-        validation.set_issuer(&[self.cfg.client_id.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<Claims>(jwt, key, &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            match e.kind() {
-                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
-                    "signature does not verify"
-                }
-                ErrorKind::ExpiredSignature => "assertion expired",
-                ErrorKind::InvalidAudience => "aud is not the token endpoint",
-                ErrorKind::InvalidIssuer => "iss is not the client id",
-                _ => "assertion claims are invalid",
-            }
-        })?;
-        let claims = data.claims;
+        // The sandbox's certificate is an EC P-256 key, so only ES256 can verify with it;
+        // any other algorithm fails here exactly as a key/algorithm mismatch does at NetSuite.
+        if header.alg != "ES256" {
+            return Err("signature does not verify");
+        }
+        let sig_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| "malformed JWT")?;
+        let signature = p256::ecdsa::Signature::from_slice(&sig_bytes)
+            .map_err(|_| "signature does not verify")?;
+        use p256::ecdsa::signature::Verifier as _;
+        key.verify(format!("{h}.{c}").as_bytes(), &signature)
+            .map_err(|_| "signature does not verify")?;
+        let claims: Claims = b64url_json(c).ok_or("assertion claims are invalid")?;
+        if claims.exp <= unix_now() {
+            return Err("assertion expired");
+        }
+        let token_url = self.token_url();
+        let aud_ok = match &claims.aud {
+            Value::String(a) => *a == token_url,
+            Value::Array(a) => a.iter().any(|v| v.as_str() == Some(token_url.as_str())),
+            _ => false,
+        };
+        if !aud_ok {
+            return Err("aud is not the token endpoint");
+        }
+        if claims.iss.as_deref() != Some(self.cfg.client_id.as_str()) {
+            return Err("iss is not the client id");
+        }
         let now = unix_now();
         if claims.exp - claims.iat > MAX_ASSERTION_LIFETIME_SECS {
             return Err("exp must be within 60 minutes of iat");
@@ -184,7 +219,7 @@ impl NetSuiteSandbox {
             if value.starts_with("Bearer ") {
                 let challenge = format!(
                     "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"Invalid login attempt.\"",
-                    tba::realm(&self.cfg.account_id)
+                    oauth1::realm(&self.cfg.account_id)
                 );
                 if let Ok(v) = HeaderValue::from_str(&challenge) {
                     resp.headers_mut()
@@ -206,7 +241,7 @@ impl NetSuiteSandbox {
 
     /// TBA as NetSuite checks it; the reasons are the Login Audit Trail's.
     fn check_tba(&self, method: &Method, uri: &Uri, header: &str) -> Result<(), &'static str> {
-        let pairs = tba::parse_authorization_header(header).ok_or("parameter_rejected")?;
+        let pairs = oauth1::header_params(header).ok_or("parameter_rejected")?;
         let get = |name: &str| {
             pairs
                 .iter()
@@ -215,7 +250,7 @@ impl NetSuiteSandbox {
         };
         let cfg = &self.cfg;
         // The realm must be the account id as issued: upper case, underscore.
-        if get("realm") != Some(tba::realm(&cfg.account_id).as_str()) {
+        if get("realm") != Some(oauth1::realm(&cfg.account_id).as_str()) {
             return Err("realm_rejected");
         }
         if get("oauth_consumer_key") != Some(cfg.consumer_key.as_str()) {
@@ -224,10 +259,10 @@ impl NetSuiteSandbox {
         if get("oauth_token") != Some(cfg.token_id.as_str()) {
             return Err("token_rejected");
         }
-        if get("oauth_signature_method") != Some(tba::SIGNATURE_METHOD) {
+        if get("oauth_signature_method") != Some(oauth1::SIGNATURE_METHOD) {
             return Err("UnknownAlgorithm");
         }
-        if get("oauth_version").is_some_and(|v| v != tba::OAUTH_VERSION) {
+        if get("oauth_version").is_some_and(|v| v != oauth1::VERSION) {
             return Err("VersionRejected");
         }
         let ts: i64 = get("oauth_timestamp")
@@ -251,11 +286,10 @@ impl NetSuiteSandbox {
         let url = url::Url::parse(&full).map_err(|_| "parameter_rejected")?;
         let signed: Vec<(&str, &str)> = pairs
             .iter()
-            .filter(|(k, _)| k != "realm" && k != "oauth_signature")
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let base = tba::signature_base_string(method.as_str(), &url, &signed);
-        let expected = tba::sign(&base, &cfg.consumer_secret, &cfg.token_secret);
+        let base = oauth1::base_string(method.as_str(), &url, &signed);
+        let expected = oauth1::signature(&base, &cfg.consumer_secret, &cfg.token_secret);
         if !bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
             return Err("InvalidSignature");
         }

@@ -5,6 +5,7 @@
 mod auth;
 pub mod callouts;
 mod control;
+pub mod oauth1;
 mod query;
 mod records;
 mod state;
@@ -13,17 +14,14 @@ mod transactions;
 
 pub use state::NetSuiteFaults;
 
-use crate::config::{NetSuiteAuth, NetSuiteConfig};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jsonwebtoken::DecodingKey;
 use parking_lot::{Mutex, RwLock};
 use rand::Rng;
-use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use state::{ActiveFaults, Item, RecordKind, State as AccountState, StoredRecord};
 use std::collections::BTreeMap;
@@ -45,7 +43,7 @@ pub struct NetSuiteSandboxConfig {
     pub token_secret: String,
     pub client_id: String,
     pub certificate_id: String,
-    /// Certificate public key (EC or RSA, PEM) that verifies client assertions.
+    /// Certificate public key (EC P-256, PEM) that verifies client assertions (ES256).
     pub public_key_pem: String,
     /// Authenticated requests in flight at once; more get 429.
     pub concurrency_limit: usize,
@@ -72,17 +70,10 @@ impl Default for NetSuiteSandboxConfig {
     }
 }
 
-/// Which credentials `client_config` hands out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SandboxAuthMode {
-    Tba,
-    OAuth2,
-}
-
 /// One simulated account; share it as `Arc`.
 pub struct NetSuiteSandbox {
     cfg: NetSuiteSandboxConfig,
-    decoding_key: Option<DecodingKey>,
+    verifying_key: Option<p256::ecdsa::VerifyingKey>,
     base_url: RwLock<String>,
     state: Mutex<AccountState>,
     in_flight: AtomicUsize,
@@ -163,17 +154,18 @@ impl Drop for Slot {
 impl NetSuiteSandbox {
     pub fn new(cfg: NetSuiteSandboxConfig) -> Arc<Self> {
         let pem = cfg.public_key_pem.as_bytes();
-        let decoding_key = DecodingKey::from_ec_pem(pem)
-            .or_else(|_| DecodingKey::from_rsa_pem(pem))
-            .ok();
-        if decoding_key.is_none() {
+        let verifying_key = std::str::from_utf8(pem).ok().and_then(|pem| {
+            use p256::pkcs8::DecodePublicKey as _;
+            p256::ecdsa::VerifyingKey::from_public_key_pem(pem).ok()
+        });
+        if verifying_key.is_none() {
             tracing::warn!(
                 "sandbox netsuite: public key does not parse; every assertion will be refused"
             );
         }
         Arc::new(NetSuiteSandbox {
             cfg,
-            decoding_key,
+            verifying_key,
             base_url: RwLock::new("http://127.0.0.1".into()),
             state: Mutex::new(AccountState::new()),
             in_flight: AtomicUsize::new(0),
@@ -202,32 +194,6 @@ impl NetSuiteSandbox {
 
     pub fn token_url(&self) -> String {
         format!("{}/auth/oauth2/v1/token", self.rest_base())
-    }
-
-    /// A client configuration holding this account's credentials.
-    pub fn client_config(&self, mode: SandboxAuthMode, concurrency: usize) -> NetSuiteConfig {
-        let cfg = &self.cfg;
-        let auth = match mode {
-            SandboxAuthMode::Tba => NetSuiteAuth::Tba {
-                consumer_key: cfg.consumer_key.clone(),
-                consumer_secret: SecretString::from(cfg.consumer_secret.clone()),
-                token_id: cfg.token_id.clone(),
-                token_secret: SecretString::from(cfg.token_secret.clone()),
-            },
-            SandboxAuthMode::OAuth2 => NetSuiteAuth::OAuth2 {
-                client_id: cfg.client_id.clone(),
-                certificate_id: cfg.certificate_id.clone(),
-                private_key_pem: SecretString::from(SANDBOX_PRIVATE_KEY_PEM.to_string()),
-                algorithm: "ES256".into(),
-            },
-        };
-        NetSuiteConfig {
-            account_id: cfg.account_id.clone(),
-            rest_base: self.rest_base(),
-            auth,
-            concurrency,
-            timeout: Duration::from_secs(30),
-        }
     }
 
     pub fn add_item(&self, sku: &str) -> String {

@@ -1,8 +1,9 @@
+//! (A test of the binary: `bench` lives in the binary, not the library.)
 //! The `bench` core in a tiny configuration against the machine's Redis: every phase runs
 //! and fills its part of the report, and nothing is left in Redis. Timings are not judged
 //! here; `cargo run --release -- bench` reports them.
 
-use bridge::bench::{run_suite, BackendKind, Options, Verdict};
+use super::{run_suite, BackendKind, Options, Verdict};
 
 fn finite_positive(v: f64, what: &str) {
     assert!(v.is_finite() && v > 0.0, "{what} = {v}");

@@ -29,12 +29,12 @@
 //! a cancellation releases the ledger (TikTok lists the units again); a restock raises both.
 //! The first push of a SKU, and reconcile corrections, set the sellable quantity outright.
 
-use super::config::InventoryConfig;
-use super::sellable::{
+use crate::config::inventory::InventoryConfig;
+use crate::inventory::sellable::{
     coalesce, kit_listing, sellable, split_across_warehouses, KitComponent, SkuChange,
     StockByLocation,
 };
-use super::store::{self, CatalogEntry, Dirty, DirtyReason, DriftReport, DriftRow};
+use crate::inventory::store::{self, CatalogEntry, Dirty, DirtyReason, DriftReport, DriftRow};
 use crate::jobs::{JobContext, JobError};
 use crate::tiktok::inventory::{SkuInventory, CODE_MISSING_WAREHOUSE, CODE_UNKNOWN_WAREHOUSE};
 use rust_decimal::Decimal;
@@ -524,13 +524,14 @@ pub async fn plan(ctx: &JobContext, skus: &[(String, DirtyReason)]) -> Result<Pl
                             &cfg.locations,
                             units_of(c),
                             0,
-                            &super::AllocationRule::NONE,
+                            &crate::inventory::AllocationRule::NONE,
                         ),
                     })
                     .collect();
                 NsFigures {
                     sellable: kit_listing(&comps, units_of(sku), cfg.safety_buffer, &cfg.rule),
-                    y: Decimal::from(super::kit_sellable(&comps)) - Decimal::from(units_of(sku)),
+                    y: Decimal::from(crate::inventory::kit_sellable(&comps))
+                        - Decimal::from(units_of(sku)),
                 }
             }
             None => NsFigures {
@@ -689,7 +690,7 @@ pub async fn reconcile(ctx: &JobContext) -> Result<DriftReport, JobError> {
         }
     }
     store::save_drift(ctx.state.as_ref(), &report).await?;
-    let label = super::metrics::ShopLabel { shop_id: shop };
+    let label = crate::inventory::metrics::ShopLabel { shop_id: shop };
     ctx.metrics
         .inventory
         .drift_units

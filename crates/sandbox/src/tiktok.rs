@@ -8,21 +8,21 @@ mod control;
 pub mod fixtures;
 mod fulfillment;
 mod inventory;
+pub mod signing;
 
 pub use fulfillment::{SandboxPackage, ShipCall, DEFAULT_SHIPPING_PROVIDERS};
 pub use inventory::SoldOut;
 
 pub use fixtures::{
-    sample_address, sample_order, sample_order_with, SampleLine, SampleOrderOptions,
+    sample_address, sample_order, sample_order_with, DistrictInfo, RecipientAddress, SampleLine,
+    SampleOrderOptions,
 };
 
-use crate::config::TikTokConfig;
-use crate::tiktok::models::RecipientAddress;
-use crate::tiktok::sign::webhook_signature;
 use fixtures::now_unix;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use signing::webhook_authorization;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,24 +57,6 @@ impl Default for TikTokSandboxConfig {
             refresh_token_ttl: Duration::from_secs(365 * 86_400),
             qps_per_api: 50,
             latency: Duration::ZERO,
-        }
-    }
-}
-
-impl TikTokSandboxConfig {
-    /// Client settings that talk to a sandbox served at `base_url` (API and token host alike).
-    pub fn client_config(&self, base_url: &str) -> TikTokConfig {
-        TikTokConfig {
-            app_key: self.app_key.clone(),
-            app_secret: self.app_secret.clone().into(),
-            api_base: base_url.trim_end_matches('/').to_string(),
-            auth_base: base_url.trim_end_matches('/').to_string(),
-            shop_id: self.shop_id.clone(),
-            shop_cipher: self.shop_cipher.clone(),
-            access_token: self.access_token.clone().into(),
-            refresh_token: self.refresh_token.clone().into(),
-            qps_per_api: self.qps_per_api,
-            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -525,7 +507,7 @@ impl TikTokSandbox {
             "data": data,
         });
         let body = serde_json::to_vec(&envelope).unwrap_or_default();
-        let signature = webhook_signature(&self.cfg.app_key, &self.cfg.app_secret, &body);
+        let signature = webhook_authorization(&self.cfg.app_key, &self.cfg.app_secret, &body);
         let resp = self
             .webhook_http
             .post(url)
