@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod callout;
 pub mod health;
+pub mod settlements;
 pub mod tiktok;
 
 use crate::metrics::Metrics;

@@ -9,6 +9,7 @@ pub mod fulfillment;
 pub mod inventory;
 pub mod order_sync;
 pub mod returns;
+pub mod settlement;
 
 use crate::config::MappingConfig;
 use crate::metrics::Metrics;
@@ -117,5 +118,10 @@ pub async fn run(
             source,
         } => inventory::sync(ctx, shop_id, item_ids, source).await,
         Job::InventoryReconcile { shop_id } => inventory::reconcile(ctx, shop_id).await,
+        Job::SettlementSync {
+            shop_id,
+            statement_id,
+            statement_time,
+        } => settlement::run(ctx, shop_id, statement_id, *statement_time).await,
     }
 }

@@ -5,6 +5,7 @@
 mod auth;
 pub mod callouts;
 mod control;
+mod ledger;
 mod query;
 mod records;
 mod state;

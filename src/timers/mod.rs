@@ -3,6 +3,7 @@
 //! one replica does it at a time.
 
 pub mod poller;
+pub mod settlement;
 pub mod unpark;
 
 use std::future::Future;
