@@ -440,3 +440,48 @@ async fn the_netsuite_sandbox_refuses_an_unbalanced_entry_over_http() {
     b.shutdown().await;
     h.cleanup().await;
 }
+
+/// The README's worked example, from the sandbox's own statement through the pure mapping.
+#[tokio::test]
+async fn the_readme_worked_example_ties() {
+    let h = Harness::new().await;
+    delivered(&h, "577000000000000501", &SampleOrderOptions::default());
+    let head = h
+        .sandbox
+        .tiktok
+        .generate_statement(&StatementSpec {
+            order_ids: vec!["577000000000000501".into()],
+            ..StatementSpec::default()
+        })
+        .unwrap();
+    assert_eq!(dec_of(&head["settlement_amount"]), dec!(37.74));
+    let statement: bridge::tiktok::finance::Statement = serde_json::from_value(head).unwrap();
+    let txs: Vec<bridge::tiktok::finance::StatementTransaction> = serde_json::from_value(
+        Value::Array(h.sandbox.tiktok.statement_transactions(&statement.id)),
+    )
+    .unwrap();
+    let map = bridge::settlement::AccountMap::parse(
+        "clearing=1210,payout=1250,bank=1010,other=6990,commission=6100,transaction_fees=6110,shipping=6130",
+    )
+    .unwrap();
+    let plan = bridge::settlement::plan(&statement, &txs, &map).unwrap();
+    let got: Vec<(String, String, String)> = plan
+        .lines
+        .iter()
+        .map(|l| (l.account.clone(), l.debit.to_string(), l.credit.to_string()))
+        .collect();
+    let want = [
+        ("1210", "0", "39.98"),
+        ("6100", "2.40", "0"),
+        ("6110", "1.33", "0"),
+        ("6130", "0", "1.49"),
+        ("1250", "37.74", "0"),
+    ];
+    assert_eq!(
+        got,
+        want.iter()
+            .map(|(a, d, c)| (a.to_string(), d.to_string(), c.to_string()))
+            .collect::<Vec<_>>()
+    );
+    h.cleanup().await;
+}
