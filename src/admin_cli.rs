@@ -44,6 +44,14 @@ pub enum AdminCommand {
     Drift,
     /// Queue a full inventory reconcile now (its findings show in `admin drift`).
     Reconcile,
+    /// A TikTok statement as booked (journal lines, orders, payout); without an id, the
+    /// settlement reconciliation (orders settled without a sales order, and the reverse).
+    Settlement {
+        statement_id: Option<String>,
+        /// Reconciliation: sales orders older than this many days with no settlement.
+        #[arg(long, default_value_t = 14)]
+        unsettled_days: u64,
+    },
     /// Cases left for a person (a cancellation of an already fulfilled order).
     Review {
         /// Also list dismissed flags.
@@ -203,6 +211,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "/admin/inventory/reconcile".into(),
             render_reconcile,
         ),
+        AdminCommand::Settlement {
+            statement_id: Some(id),
+            ..
+        } => (
+            Method::GET,
+            format!("/admin/settlements/{}", seg(id)),
+            render_settlement,
+        ),
+        AdminCommand::Settlement {
+            statement_id: None,
+            unsettled_days,
+        } => (
+            Method::GET,
+            format!("/admin/settlements/reconciliation?unsettled_days={unsettled_days}"),
+            render_settlement_reconciliation,
+        ),
         AdminCommand::Review { all, command: None } => (
             Method::GET,
             format!("/admin/review?all={all}"),
@@ -230,6 +254,129 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 // ---- rendering: pure functions of the API's JSON ----
+
+fn render_settlement(v: &Value) -> String {
+    let s = &v["statement"];
+    let plan = &v["plan"];
+    let mut out = format!(
+        "Statement {} of {}: {} {} ({}), journal entry {} ({}).\n",
+        text(&s["id"]),
+        time_secs(&s["statement_time"]),
+        text(&s["settlement_amount"]),
+        text(&s["currency"]),
+        text(&s["payment_status"]),
+        text(&v["journal_entry_id"]),
+        text(&v["journal_external_id"]),
+    );
+    let lines: Vec<Vec<String>> = array(plan, "lines")
+        .iter()
+        .map(|l| {
+            let amount = |k: &str| match text(&l[k]).as_str() {
+                "0" => String::new(),
+                other => other.to_string(),
+            };
+            vec![
+                text(&l["account"]),
+                amount("debit"),
+                amount("credit"),
+                text(&l["memo"]),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["ACCOUNT", "DEBIT", "CREDIT", "MEMO"], &lines));
+    let orders: Vec<Vec<String>> = plan["orders"]
+        .as_object()
+        .map(|m| {
+            m.values()
+                .map(|o| {
+                    vec![
+                        text(&o["order_id"]),
+                        text(&o["revenue"]),
+                        text(&o["fee_total"]),
+                        text(&o["shipping_cost"]),
+                        text(&o["adjustments"]),
+                        text(&o["settlement"]),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !orders.is_empty() {
+        out.push('\n');
+        out.push_str(&table(
+            &[
+                "ORDER",
+                "REVENUE",
+                "FEES",
+                "SHIPPING",
+                "ADJUSTMENTS",
+                "SETTLED",
+            ],
+            &orders,
+        ));
+    }
+    for u in array(plan, "unmapped") {
+        let _ = writeln!(
+            out,
+            "Unmapped (booked to other): {} {}",
+            text(&u["name"]),
+            text(&u["amount"])
+        );
+    }
+    match v.get("payout") {
+        Some(p) if !p.is_null() => {
+            let _ = writeln!(
+                out,
+                "Payout {} recorded as {} {} ({}).",
+                text(&p["payment_id"]),
+                text(&p["record_type"]),
+                text(&p["internal_id"]),
+                text(&p["amount"])
+            );
+        }
+        _ => out.push_str("Payout not recorded yet.\n"),
+    }
+    out
+}
+
+fn render_settlement_reconciliation(v: &Value) -> String {
+    let mut rows = Vec::new();
+    for (key, label) in [
+        ("settled_without_sales_order", "settled, no sales order"),
+        ("unsettled_sales_orders", "sales order not settled"),
+        ("revenue_mismatches", "revenue differs"),
+    ] {
+        for r in array(v, key) {
+            let statements: Vec<String> = array(r, "statement_ids").iter().map(text).collect();
+            rows.push(vec![
+                label.to_string(),
+                text(&r["order_id"]),
+                text(&r["sales_order_id"]),
+                text(&r["settled_revenue"]),
+                text(&r["expected_revenue"]),
+                if statements.is_empty() {
+                    text(&r["age_days"])
+                } else {
+                    statements.join(",")
+                },
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return "Settlements reconcile: nothing to report.\n".into();
+    }
+    table(
+        &[
+            "CASE",
+            "ORDER",
+            "SALES ORDER",
+            "SETTLED",
+            "EXPECTED",
+            "STATEMENTS / AGE",
+        ],
+        &rows,
+    )
+}
 
 fn render_drift(v: &Value) -> String {
     let checked = int(&v["checked_at_ms"]).unwrap_or(0);

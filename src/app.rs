@@ -231,6 +231,30 @@ pub async fn start_with(
                 async move { u.run_once().await.map(|_| ()) }
             },
         )));
+        // S1: settlement timer, only when an account map is configured.
+        let st = &cfg.mapping.settlement;
+        if st.enabled() {
+            let settle = Arc::new(crate::timers::settlement::SettlementPoller {
+                tiktok: tiktok.clone(),
+                queue: queue.clone(),
+                state: state.clone(),
+                metrics: metrics.clone(),
+                overlap: st.overlap,
+                first_window: st.first_window,
+                dedupe_ttl: cfg.queue.dedupe_ttl.max(st.overlap * 2),
+                unsettled_after: st.unsettled_after,
+                owner: cfg.consumer_name.clone(),
+            });
+            tasks.push(tokio::spawn(timers::every(
+                st.poll_interval,
+                shutdown.clone(),
+                "settlement",
+                move || {
+                    let p = settle.clone();
+                    async move { p.run_once().await.map(|_| ()) }
+                },
+            )));
+        }
         tiktok_client = Some(tiktok);
         netsuite_client = Some(netsuite);
     }

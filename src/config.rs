@@ -8,7 +8,9 @@ use std::time::Duration;
 
 pub mod inventory;
 pub mod returns;
+pub mod settlement;
 pub use returns::{RefundRecord, ReturnsConfig};
+pub use settlement::{PayoutRecord, SettlementConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -97,6 +99,8 @@ pub struct MappingConfig {
     pub hold_recheck: Duration,
     /// Returns and refunds (O3), see `config/returns.rs`.
     pub returns: ReturnsConfig,
+    /// Settlement to the general ledger (S1), see `config/settlement.rs`.
+    pub settlement: SettlementConfig,
 }
 
 impl Default for MappingConfig {
@@ -116,6 +120,7 @@ impl Default for MappingConfig {
             carrier_map: HashMap::new(),
             hold_recheck: Duration::from_secs(300),
             returns: ReturnsConfig::default(),
+            settlement: SettlementConfig::default(),
         }
     }
 }
@@ -529,6 +534,7 @@ impl Config {
                 parse_or(src, "ON_HOLD_RECHECK_SECS", 300u64)?,
             )?),
             returns: ReturnsConfig::from_source(src)?,
+            settlement: SettlementConfig::from_source(src)?,
         };
 
         Ok(Config {

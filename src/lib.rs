@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod netsuite;
 pub mod queue;
 pub mod review;
+pub mod settlement;
 pub mod state;
 pub mod tiktok;
 pub mod timers;

@@ -60,6 +60,7 @@ pub struct Metrics {
     pub ops: OpsMetrics,
     pub after_sale: AfterSaleMetrics,
     pub inventory: crate::inventory::metrics::InventoryMetrics,
+    pub settlement: crate::settlement::metrics::SettlementMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -174,6 +175,7 @@ impl Metrics {
         let ops = OpsMetrics::register(&mut registry);
         let after_sale = AfterSaleMetrics::register(&mut registry);
         let inventory = crate::inventory::metrics::InventoryMetrics::register(&mut registry);
+        let settlement = crate::settlement::metrics::SettlementMetrics::register(&mut registry);
         Metrics {
             registry,
             webhooks_received,
@@ -196,6 +198,7 @@ impl Metrics {
             ops,
             after_sale,
             inventory,
+            settlement,
         }
     }
 

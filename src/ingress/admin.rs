@@ -45,6 +45,14 @@ pub fn routes(state: IngressState) -> Router<IngressState> {
             "/admin/inventory/reconcile",
             post(super::inventory_admin::reconcile),
         )
+        .route(
+            "/admin/settlements/reconciliation",
+            get(super::settlements::reconciliation),
+        )
+        .route(
+            "/admin/settlements/{statement_id}",
+            get(super::settlements::show),
+        )
         // route_layer: unknown paths stay a plain 404 instead of asking for a token.
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod callout;
 pub mod health;
 pub mod inventory_admin;
+pub mod settlements;
 pub mod tiktok;
 
 use crate::metrics::Metrics;

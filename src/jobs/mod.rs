@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod inventory_push;
 pub mod order_sync;
 pub mod returns;
+pub mod settlement;
 
 use crate::config::MappingConfig;
 use crate::metrics::Metrics;
@@ -118,5 +119,10 @@ pub async fn run(
             source,
         } => inventory::sync(ctx, shop_id, item_ids, source).await,
         Job::InventoryReconcile { shop_id } => inventory::reconcile(ctx, shop_id).await,
+        Job::SettlementSync {
+            shop_id,
+            statement_id,
+            statement_time,
+        } => settlement::run(ctx, shop_id, statement_id, *statement_time).await,
     }
 }

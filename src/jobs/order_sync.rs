@@ -183,6 +183,7 @@ async fn after_write(
     sales_order_id: &str,
 ) -> Result<(), JobError> {
     super::inventory::sales_order_written(ctx, order, sales_order_id).await?;
+    super::settlement::sales_order_written(ctx.state.as_ref(), order, sales_order_id).await?;
     super::cancellation::sales_order_written(ctx, order, sales_order_id).await?;
     super::fbt::record_shipment(ctx, order, sales_order_id).await
 }

@@ -69,6 +69,13 @@ pub enum Job {
     },
     /// I1: full reconcile of every mapped SKU on both sides.
     InventoryReconcile { shop_id: String },
+    /// S1: book one TikTok statement as a NetSuite journal entry (and its payout once paid).
+    SettlementSync {
+        shop_id: String,
+        statement_id: String,
+        /// The statement's `statement_time`, to find it again with Get Statements.
+        statement_time: i64,
+    },
 }
 
 impl Job {
@@ -81,6 +88,7 @@ impl Job {
             Job::ReturnSync { .. } => "return_sync",
             Job::InventorySync { .. } => "inventory_sync",
             Job::InventoryReconcile { .. } => "inventory_reconcile",
+            Job::SettlementSync { .. } => "settlement_sync",
         }
     }
 
@@ -100,6 +108,9 @@ impl Job {
             Job::ReturnSync { return_id, .. } => Some(format!("tiktok-return:{return_id}")),
             Job::InventorySync { .. } => None,
             Job::InventoryReconcile { shop_id } => Some(format!("inventory-reconcile:{shop_id}")),
+            Job::SettlementSync { statement_id, .. } => {
+                Some(format!("tiktok-statement:{statement_id}"))
+            }
         }
     }
 
@@ -120,7 +131,8 @@ impl Job {
             | Job::Cancellation { shop_id, .. }
             | Job::ReturnSync { shop_id, .. }
             | Job::InventorySync { shop_id, .. }
-            | Job::InventoryReconcile { shop_id } => Some(shop_id),
+            | Job::InventoryReconcile { shop_id }
+            | Job::SettlementSync { shop_id, .. } => Some(shop_id),
             Job::FulfillmentPush { .. } => None,
         }
     }

@@ -3,6 +3,7 @@
 pub mod authorization;
 pub mod client;
 pub mod error;
+pub mod finance;
 pub mod fulfillment;
 pub mod inventory;
 pub mod models;

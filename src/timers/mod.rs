@@ -4,6 +4,7 @@
 
 pub mod inventory;
 pub mod poller;
+pub mod settlement;
 pub mod unpark;
 
 use std::future::Future;

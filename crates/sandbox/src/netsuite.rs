@@ -6,6 +6,7 @@ mod auth;
 pub mod callouts;
 mod control;
 pub mod oauth1;
+mod ledger;
 mod query;
 mod records;
 mod state;

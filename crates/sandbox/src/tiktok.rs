@@ -5,11 +5,13 @@
 mod after_sale;
 mod api;
 mod control;
+mod finance;
 pub mod fixtures;
 mod fulfillment;
 mod inventory;
 pub mod signing;
 
+pub use finance::{AdjustmentSpec, FeeRates, ReserveSpec, StatementSpec};
 pub use fulfillment::{SandboxPackage, ShipCall, DEFAULT_SHIPPING_PROVIDERS};
 pub use inventory::SoldOut;
 
@@ -142,6 +144,8 @@ pub struct TikTokSandbox {
     fulfillment: Mutex<fulfillment::FulfillmentState>,
     /// Stock per SKU and warehouse (see `inventory.rs`).
     inventory: Mutex<inventory::InventoryState>,
+    /// Statements, their transactions and payments (see `finance.rs`).
+    finance: Mutex<finance::FinanceState>,
     webhook_http: reqwest::Client,
 }
 
@@ -191,6 +195,7 @@ impl TikTokSandbox {
             }),
             fulfillment: Mutex::new(fulfillment::FulfillmentState::default()),
             inventory: Mutex::new(inventory::InventoryState::default()),
+            finance: Mutex::new(finance::FinanceState::default()),
             cfg,
             webhook_http: reqwest::Client::new(),
         })

@@ -142,5 +142,6 @@ pub(super) fn router(sb: Arc<NetSuiteSandbox>) -> Router {
             axum::routing::post(set_faults).delete(clear_faults),
         )
         .merge(super::callouts::control_routes())
+        .merge(super::ledger::control_routes())
         .with_state(sb)
 }

@@ -23,7 +23,7 @@ fn unsupported_type(record_type: &str) -> Response {
 }
 
 /// A refusal carried through `Result`; boxed because `Response` is large.
-type Reject = Box<Response>;
+pub(super) type Reject = Box<Response>;
 
 fn invalid_content(detail: &str, path: &str) -> Reject {
     Box::new(ns_error(
@@ -303,6 +303,16 @@ impl NetSuiteSandbox {
         if kind == RecordKind::CustomerRefund {
             validate_customer_refund(&st, &body)?;
         }
+        // A journal entry is checked as it would be saved: after the update is applied.
+        let journal = kind == RecordKind::JournalEntry;
+        if journal {
+            let stored = existing.and_then(|id| st.record(kind, id)).map(|r| &r.body);
+            body = super::ledger::journal_after(stored, body, replace);
+            super::ledger::validate_journal(&st, &body)?;
+        }
+        if kind == RecordKind::Transfer {
+            super::ledger::validate_transfer(&st, &body)?;
+        }
         match existing {
             Some(id) => {
                 let record = st
@@ -311,7 +321,11 @@ impl NetSuiteSandbox {
                     .and_then(|m| m.get_mut(&id))
                     .ok_or_else(|| Box::new(unsupported_type("?")))?;
                 check_replace_keeps_fulfilled(&record.body, &body, replace)?;
-                merge(&mut record.body, body, replace);
+                if journal {
+                    record.body = body;
+                } else {
+                    merge(&mut record.body, body, replace);
+                }
                 number_lines(&mut record.body);
                 record.writes += 1;
                 Ok(id)

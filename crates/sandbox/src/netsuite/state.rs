@@ -16,6 +16,10 @@ pub(super) enum RecordKind {
     CreditMemo,
     ItemReceipt,
     CustomerRefund,
+    /// General ledger (see `ledger.rs`).
+    JournalEntry,
+    Transfer,
+    Account,
 }
 
 impl RecordKind {
@@ -27,6 +31,8 @@ impl RecordKind {
         RecordKind::CreditMemo,
         RecordKind::ItemReceipt,
         RecordKind::CustomerRefund,
+        RecordKind::JournalEntry,
+        RecordKind::Transfer,
     ];
 
     /// NetSuite accepts record type names case-insensitively in URLs.
@@ -39,6 +45,9 @@ impl RecordKind {
             "creditmemo" => Some(RecordKind::CreditMemo),
             "itemreceipt" => Some(RecordKind::ItemReceipt),
             "customerrefund" => Some(RecordKind::CustomerRefund),
+            "journalentry" => Some(RecordKind::JournalEntry),
+            "transfer" => Some(RecordKind::Transfer),
+            "account" => Some(RecordKind::Account),
             _ => None,
         }
     }

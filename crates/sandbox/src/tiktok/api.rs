@@ -33,6 +33,7 @@ pub(super) fn routes() -> Router<Sb> {
         .route("/order/202309/orders/search", post(search_orders))
         .merge(super::fulfillment::routes())
         .merge(super::inventory::routes())
+        .merge(super::finance::routes())
         .method_not_allowed_fallback(wrong_method)
 }
 

@@ -332,6 +332,16 @@ impl TikTokSandbox {
             .cloned()
     }
 
+    /// Every return of an order (what a statement settles refunds from).
+    pub(super) fn returns_of(&self, order_id: &str) -> Vec<Value> {
+        let f = self.fulfillment.lock();
+        f.returns
+            .values()
+            .filter(|r| text(r, "order_id") == order_id)
+            .cloned()
+            .collect()
+    }
+
     pub fn return_order(&self, return_id: &str) -> Option<Value> {
         self.fulfillment.lock().returns.get(return_id).cloned()
     }
