@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod pusher;
 pub mod sellable;
 pub mod store;
+pub mod sweep;
 pub mod timers;
 
 pub use config::InventoryConfig;

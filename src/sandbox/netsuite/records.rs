@@ -314,6 +314,7 @@ impl NetSuiteSandbox {
                 merge(&mut record.body, body, replace);
                 number_lines(&mut record.body);
                 record.writes += 1;
+                st.touch(kind, id);
                 Ok(id)
             }
             None => {
@@ -344,6 +345,7 @@ impl NetSuiteSandbox {
                         writes: 1,
                     },
                 );
+                st.touch(kind, id);
                 Ok(id)
             }
         }
