@@ -95,8 +95,7 @@ fn sales_order_items(so: &serde_json::Value) -> Vec<String> {
 /// that has no stock row at the shop's locations is not the shop's business.
 async fn skus_of_items(ctx: &JobContext, items: &[String]) -> Result<BTreeSet<String>, JobError> {
     let rows = ctx
-        .inventory
-        .stock_client(ctx)
+        .netsuite
         .stock_for_items(items, &ctx.inventory.cfg.locations)
         .await?;
     let mut skus: BTreeSet<String> = rows
