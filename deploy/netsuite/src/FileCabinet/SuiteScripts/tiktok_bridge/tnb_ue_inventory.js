@@ -14,6 +14,12 @@
  */
 define(['N/log', './tnb_callout_lib'], (log, lib) => {
     const URL_PARAM = 'custscript_tnb_inv_url';
+    /**
+     * User-event types answered with `inventory.changed` on every record type this script is
+     * deployed on. The NetSuite sandbox mirrors this list and the deployments'
+     * record types (tests/sdf_parity.rs reads both).
+     */
+    const INVENTORY_EVENTS = ['create', 'edit', 'xedit', 'delete'];
     /** Item receipts list items on `item`; adjustments and transfers on `inventory`. */
     const SUBLISTS = ['item', 'inventory'];
     /** Transfers: from `location` to `transferlocation`; adjustments may set `adjlocation`. */
@@ -66,8 +72,7 @@ define(['N/log', './tnb_callout_lib'], (log, lib) => {
             if (!lib.contextAllowed()) {
                 return null;
             }
-            const T = lib.userEventTypes(context);
-            if ([T.CREATE, T.EDIT, T.XEDIT, T.DELETE].indexOf(context.type) < 0) {
+            if (INVENTORY_EVENTS.indexOf(String(context.type)) < 0) {
                 return null;
             }
             const newRec = context.newRecord;
@@ -100,5 +105,5 @@ define(['N/log', './tnb_callout_lib'], (log, lib) => {
         }
     }
 
-    return { afterSubmit, touched, URL_PARAM };
+    return { afterSubmit, touched, URL_PARAM, INVENTORY_EVENTS };
 });
