@@ -600,7 +600,7 @@ async fn the_sandbox_announces_stock_changes_as_signed_callouts() {
     seen.sort();
     let mut want = vec!["inventoryadjustment"];
     if announces_orders {
-        want.insert(0, "salesorder");
+        want.push("salesorder");
     }
     assert_eq!(seen, want);
     assert_eq!(ns.callouts_sent(), expected as u64);

@@ -252,13 +252,29 @@ pub(super) fn commit_sales_order(st: &mut AccountState, body: &Map<String, Value
 /// `deploy/netsuite` (its deployments' record types and the scripts' event lists); the test
 /// `scripted_inventory_events_mirror_the_sdf_project` holds the two together.
 pub const SCRIPTED_INVENTORY_EVENTS: &[(&str, &[&str])] = &[
-    ("itemreceipt", &["create", "edit", "xedit", "delete"]),
-    (
-        "inventoryadjustment",
-        &["create", "edit", "xedit", "delete"],
-    ),
-    ("inventorytransfer", &["create", "edit", "xedit", "delete"]),
+    ("itemreceipt", STOCK_RECORD_EVENTS),
+    ("inventoryadjustment", STOCK_RECORD_EVENTS),
+    ("inventorytransfer", STOCK_RECORD_EVENTS),
+    ("cashsale", STOCK_RECORD_EVENTS),
+    ("invoice", STOCK_RECORD_EVENTS),
+    ("transferorder", STOCK_RECORD_EVENTS),
+    ("itemfulfillment", STOCK_RECORD_EVENTS),
+    ("assemblybuild", STOCK_RECORD_EVENTS),
+    ("assemblyunbuild", STOCK_RECORD_EVENTS),
+    ("workorderissue", STOCK_RECORD_EVENTS),
+    ("workordercompletion", STOCK_RECORD_EVENTS),
+    ("inventorystatuschange", STOCK_RECORD_EVENTS),
+    ("inventorycount", STOCK_RECORD_EVENTS),
+    // Other channels' orders (TikTok's own creates are not announced: the bridge wrote them).
+    ("salesorder", SALES_ORDER_EVENTS),
 ];
+
+/// `tnb_ue_inventory.js`'s `INVENTORY_EVENTS`.
+const STOCK_RECORD_EVENTS: &[&str] = &[
+    "create", "edit", "xedit", "delete", "approve", "cancel", "pack", "ship",
+];
+/// `tnb_ue_sales_order.js`'s `INVENTORY_EVENTS`.
+const SALES_ORDER_EVENTS: &[&str] = &["create", "edit", "xedit", "delete", "approve", "cancel"];
 
 /// Whether the shipped scripts send `inventory.changed` for this record change.
 pub fn scripts_announce(record_type: &str, event: &str) -> bool {
