@@ -26,6 +26,9 @@ pub struct InventoryConfig {
     pub netsuite_concurrency: usize,
     /// Full reconcile period; zero turns the timer off.
     pub reconcile_interval: Duration,
+    /// Sweep period (items whose availability changed since the last sweep, by SuiteQL);
+    /// zero turns the sweep off.
+    pub sweep_interval: Duration,
     /// TikTok product ids the reconcile reads besides those learned from orders.
     pub product_ids: Vec<String>,
     /// TikTok warehouses run by TikTok (FBT): SKUs stocked there are never pushed.
@@ -44,6 +47,7 @@ impl Default for InventoryConfig {
             max_delay: Duration::from_millis(500),
             netsuite_concurrency: 1,
             reconcile_interval: Duration::from_secs(3600),
+            sweep_interval: Duration::from_secs(60),
             product_ids: Vec::new(),
             fbt_warehouses: Vec::new(),
             kits: BTreeMap::new(),
@@ -101,6 +105,14 @@ impl InventoryConfig {
                     .map_err(|e| invalid("INVENTORY_RECONCILE_SECS", &v, e))?,
             ),
         };
+        let sweep_interval = match src.get("INVENTORY_SWEEP_SECS") {
+            None => d.sweep_interval,
+            Some(v) => Duration::from_secs(
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|e| invalid("INVENTORY_SWEEP_SECS", &v, e))?,
+            ),
+        };
         Ok(InventoryConfig {
             locations: list(src, "INVENTORY_LOCATIONS"),
             safety_buffer: match src.get("INVENTORY_SAFETY_BUFFER") {
@@ -124,6 +136,7 @@ impl InventoryConfig {
                     .map_err(|e| invalid("INVENTORY_NETSUITE_CONCURRENCY", &v, e))?,
             },
             reconcile_interval,
+            sweep_interval,
             product_ids: list(src, "INVENTORY_PRODUCT_IDS"),
             fbt_warehouses: list(src, "INVENTORY_FBT_WAREHOUSES"),
             kits: match src.get("INVENTORY_KITS") {
@@ -208,6 +221,7 @@ mod tests {
             ("INVENTORY_MAX_LISTED", "500"),
             ("INVENTORY_DEBOUNCE_MS", "50"),
             ("INVENTORY_RECONCILE_SECS", "0"),
+            ("INVENTORY_SWEEP_SECS", "5"),
             ("INVENTORY_KITS", "KIT=A:2+B"),
         ])
         .unwrap();
@@ -218,6 +232,8 @@ mod tests {
         assert_eq!(c.rule.max_listed, Some(500));
         assert_eq!(c.debounce, Duration::from_millis(50));
         assert!(c.reconcile_interval.is_zero());
+        assert_eq!(c.sweep_interval, Duration::from_secs(5));
+        assert_eq!(cfg(&[]).unwrap().sweep_interval, Duration::from_secs(60));
         assert_eq!(
             c.kits["KIT"],
             vec![("A".to_string(), dec!(2)), ("B".to_string(), dec!(1))]
@@ -230,6 +246,7 @@ mod tests {
             ("INVENTORY_MAX_PERCENT", "120"),
             ("INVENTORY_MAX_LISTED", "-1"),
             ("INVENTORY_SAFETY_BUFFER", "x"),
+            ("INVENTORY_SWEEP_SECS", "1m"),
             ("INVENTORY_KITS", "KIT=A:0"),
             ("INVENTORY_KITS", "nonsense"),
         ] {

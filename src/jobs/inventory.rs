@@ -34,6 +34,27 @@ pub async fn sync(
         let so = ctx.netsuite.get_record("salesOrder", so_id).await?;
         items.extend(sales_order_items(&so));
     }
+    if source == SWEEP {
+        // The timer's sweep: NetSuite names the items itself (`jobs::inventory_sweep`).
+        let (changed, started) = super::inventory_sweep::changed_items(ctx).await?;
+        items.extend(changed);
+        let outcome = mark_items(ctx, items, source).await?;
+        super::inventory_sweep::save_watermark(ctx, started).await?;
+        return Ok(outcome);
+    }
+    mark_items(ctx, items, source).await
+}
+
+/// `source` of the sweep timer's `Job::InventorySync`.
+pub const SWEEP: &str = "sweep";
+
+/// Marks the SKUs of `items` (those stocked at the shop's locations, and kits of them) dirty.
+async fn mark_items(
+    ctx: &JobContext,
+    items: BTreeSet<String>,
+    source: &str,
+) -> Result<Outcome, JobError> {
+    let inv = &ctx.inventory;
     if items.is_empty() {
         return Ok(Outcome::Skipped(format!("{source}: no items named")));
     }

@@ -152,7 +152,7 @@ impl InventorySync {
     }
 
     /// The client stock reads go through.
-    fn stock_client<'a>(
+    pub fn stock_client<'a>(
         &'a self,
         ctx: &'a JobContext,
     ) -> &'a crate::netsuite::client::NetSuiteClient {

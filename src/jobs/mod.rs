@@ -8,6 +8,7 @@ pub mod fbt;
 pub mod fulfillment;
 pub mod inventory;
 pub mod inventory_push;
+pub mod inventory_sweep;
 pub mod order_sync;
 pub mod returns;
 pub mod settlement;

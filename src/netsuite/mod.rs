@@ -10,6 +10,7 @@ pub mod oauth2;
 pub mod records;
 pub mod stock;
 pub mod suiteql;
+pub mod sweep;
 pub mod tba;
 pub mod transactions;
 

@@ -50,6 +50,7 @@ pub fn start(
     tasks.push(tokio::spawn(
         inventory.clone().run(ctx.clone(), shutdown.clone()),
     ));
+    start_sweep(cfg, queue, shutdown, tasks);
     let every = cfg.inventory.reconcile_interval;
     if every.is_zero() {
         tracing::info!("inventory reconcile timer off (INVENTORY_RECONCILE_SECS=0)");
@@ -76,4 +77,46 @@ pub fn start(
             }
         },
     )));
+}
+
+/// The sweep timer (`jobs::inventory_sweep`): one `InventorySync` job per period, whichever
+/// replica's timer fires first.
+fn start_sweep(
+    cfg: &Config,
+    queue: &Arc<dyn JobQueue>,
+    shutdown: &CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) {
+    let every = cfg.inventory.sweep_interval;
+    if every.is_zero() {
+        tracing::info!("inventory sweep off (INVENTORY_SWEEP_SECS=0)");
+        return;
+    }
+    let queue = queue.clone();
+    let shop = cfg.tiktok.shop_id.clone();
+    let shutdown = shutdown.clone();
+    // The first sweep one period after start: the start-up reconcile covers what came before.
+    let timer = crate::timers::every(every, shutdown.clone(), "inventory_sweep", move || {
+        let queue = queue.clone();
+        let shop = shop.clone();
+        async move {
+            let bucket = crate::queue::now_ms() / (every.as_millis().max(1) as i64);
+            let key = format!("inventory-sweep:{shop}:{bucket}");
+            let job = JobEnvelope::new(Job::InventorySync {
+                shop_id: shop,
+                item_ids: Vec::new(),
+                source: crate::jobs::inventory::SWEEP.into(),
+            });
+            queue
+                .enqueue_unique(&key, every.max(Duration::from_secs(1)), &job)
+                .await?;
+            Ok(())
+        }
+    });
+    tasks.push(tokio::spawn(async move {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(every) => timer.await,
+        }
+    }));
 }

@@ -11,9 +11,11 @@ mod query;
 mod records;
 mod state;
 mod stock;
+mod sweep;
 mod transactions;
 
 pub use state::NetSuiteFaults;
+pub use stock::{scripts_announce, SCRIPTED_INVENTORY_EVENTS};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};

@@ -22,7 +22,7 @@ const object = (id) => objects.find((o) => o.file === id + '.xml').xml;
 const SCRIPTS = [
     { id: 'customscript_tnb_ue_item_fulfillment', tag: 'usereventscript', type: 'UserEventScript', params: [ifScript.URL_PARAM], records: ['ITEMFULFILLMENT'] },
     { id: 'customscript_tnb_ue_sales_order', tag: 'usereventscript', type: 'UserEventScript', params: [soScript.URL_PARAM, soScript.PREFIX_PARAM], records: ['SALESORDER'] },
-    { id: 'customscript_tnb_ue_inventory', tag: 'usereventscript', type: 'UserEventScript', params: [invScript.URL_PARAM], records: ['ITEMRECEIPT', 'INVENTORYADJUSTMENT', 'INVENTORYTRANSFER'] },
+    { id: 'customscript_tnb_ue_inventory', tag: 'usereventscript', type: 'UserEventScript', params: [invScript.URL_PARAM], records: ['ITEMRECEIPT', 'INVENTORYADJUSTMENT', 'INVENTORYTRANSFER', 'CASHSALE', 'INVOICE', 'TRANSFERORDER', 'ITEMFULFILLMENT', 'ASSEMBLYBUILD', 'ASSEMBLYUNBUILD', 'WORKORDERISSUE', 'WORKORDERCOMPLETION', 'INVENTORYSTATUSCHANGE', 'INVENTORYCOUNT'] },
     { id: 'customscript_tnb_mr_outbox_retry', tag: 'mapreducescript', type: 'MapReduceScript', params: [retryScript.URL_PARAM, retryScript.MAX_ATTEMPTS_PARAM], records: [] },
 ];
 

@@ -86,6 +86,41 @@ describe('items and locations', () => {
         expect(sentBody().data).toMatchObject({ record_id: '71', item_ids: ['3'], trigger: 'delete' });
     });
 
+    // Every stock-moving record type the script is deployed on, with the sublist it keeps its
+    // lines on (and the header item of assemblies), whatever channel saved it.
+    const RECORDS = [
+        ['cashsale', { location: '2' }, { item: [{ item: '20' }] }, ['20'], ['2']],
+        ['invoice', { location: '2' }, { item: [{ item: '21', location: '3' }] }, ['21'], ['2', '3']],
+        ['transferorder', { location: '1', transferlocation: '4' }, { item: [{ item: '22' }] }, ['22'], ['1', '4']],
+        ['itemfulfillment', {}, { item: [{ item: '23', location: '1' }] }, ['23'], ['1']],
+        ['assemblybuild', { item: '30', location: '1' }, { component: [{ item: '31' }, { item: '32' }] }, ['30', '31', '32'], ['1']],
+        ['assemblyunbuild', { item: '30', location: '1' }, { component: [{ item: '31' }] }, ['30', '31'], ['1']],
+        ['workorderissue', { location: '1' }, { component: [{ item: '33' }] }, ['33'], ['1']],
+        ['workordercompletion', { item: '34', location: '1' }, { component: [{ item: '35' }] }, ['34', '35'], ['1']],
+        ['inventorystatuschange', { location: '6' }, { inventory: [{ item: '36' }] }, ['36'], ['6']],
+        ['inventorycount', { location: '6' }, { item: [{ item: '37', location: '6' }] }, ['37'], ['6']],
+    ];
+    it.each(RECORDS)('%s: items and locations', (type, values, sublists, items, locations) => {
+        script.afterSubmit(ueContext('create', fakeRecord({ type: type, id: 90, values: values, sublists: sublists })));
+        expect(sentBody().data).toEqual({ record_type: type, record_id: '90', item_ids: items, location_ids: locations, trigger: 'create' });
+    });
+
+    it('item fulfillment pack, ship and delete, approval and cancellation are stock changes', () => {
+        for (const t of ['pack', 'ship', 'delete', 'approve', 'cancel']) {
+            https.post.mockClear();
+            const rec = fakeRecord({ type: 'itemfulfillment', id: 91, sublists: { item: [{ item: '23', location: '1' }] } });
+            script.afterSubmit(ueContext(t, t === 'delete' ? undefined : rec, rec));
+            expect(sentBody().data).toMatchObject({ record_type: 'itemfulfillment', record_id: '91', item_ids: ['23'], trigger: t });
+        }
+    });
+
+    it('xedit: the inline edit has no lines, the old record names them', () => {
+        const before = receipt([{ item: '4', location: '2', itemreceive: true }], 72);
+        const inline = fakeRecord({ type: 'itemreceipt', id: 72, values: { memo: 'x' } });
+        script.afterSubmit(ueContext('xedit', inline, before));
+        expect(sentBody().data).toMatchObject({ item_ids: ['4'], location_ids: ['2'], trigger: 'xedit' });
+    });
+
     it('sends nothing when no item is touched, or for other event types', () => {
         script.afterSubmit(ueContext('create', receipt([{ item: '1', location: '1', itemreceive: false }])));
         script.afterSubmit(ueContext('view', receipt([{ item: '1', location: '1', itemreceive: true }])));

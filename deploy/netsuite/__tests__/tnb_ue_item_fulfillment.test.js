@@ -73,8 +73,8 @@ describe('context filtering', () => {
         expect(record.create).not.toHaveBeenCalled();
     });
 
-    it('does send for UI, CSV import, SOAP and workflow saves', () => {
-        for (const ctx of ['USERINTERFACE', 'CSVIMPORT', 'WEBSERVICES', 'WORKFLOW']) {
+    it('posts inline for UI and workflow saves', () => {
+        for (const ctx of ['USERINTERFACE', 'WORKFLOW']) {
             https.post.mockClear();
             runtime.executionContext = ctx;
             script.afterSubmit(ueContext('ship', fulfillment({ shipstatus: 'C', createdfrom: '1' })));
@@ -82,8 +82,29 @@ describe('context filtering', () => {
         }
     });
 
-    it('ignores event types it does not handle', () => {
-        for (const type of ['delete', 'view', 'pack', 'cancel']) {
+    it('CSV import and SOAP saves go to the outbox only, never inline', () => {
+        for (const ctx of ['CSVIMPORT', 'WEBSERVICES']) {
+            record.create.mockClear();
+            const outbox = outboxRecordMock(record);
+            runtime.executionContext = ctx;
+            const r = script.afterSubmit(ueContext('ship', fulfillment({ shipstatus: 'C', createdfrom: '1' })));
+            expect(r.deferred).toBe(true);
+            expect(record.create).toHaveBeenCalledTimes(1);
+            expect(outbox.values.custrecord_tnb_ob_event_type).toBe('item_fulfillment.shipped');
+        }
+        expect(https.post).not.toHaveBeenCalled();
+    });
+
+    it('pack -> item_fulfillment.edited with the packed status', () => {
+        script.afterSubmit(ueContext('pack', fulfillment({ shipstatus: 'B', createdfrom: '1' }), fulfillment({ shipstatus: 'A' })));
+        const body = JSON.parse(postedCall(https).body);
+        expect(body.type).toBe('item_fulfillment.edited');
+        expect(body.data.ship_status).toBe('B');
+        expect(body.data.trigger).toBe('pack');
+    });
+
+    it('ignores event types it does not handle (a deletion is the inventory script\'s)', () => {
+        for (const type of ['delete', 'view', 'cancel']) {
             script.afterSubmit(ueContext(type, fulfillment({ shipstatus: 'B' }), fulfillment({ shipstatus: 'A' })));
         }
         expect(https.post).not.toHaveBeenCalled();

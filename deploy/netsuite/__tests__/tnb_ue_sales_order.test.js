@@ -90,15 +90,69 @@ describe('filtering', () => {
         expect(record.create).not.toHaveBeenCalled();
     });
 
-    it('skips orders that are not TikTok orders, unless the prefix is emptied', () => {
-        const other = (s) => fakeRecord({ type: 'salesorder', id: 5, values: { orderstatus: s, externalid: 'shopify:1' } });
-        script.afterSubmit(ueContext('cancel', other('C'), other('B')));
-        const none = (s) => fakeRecord({ type: 'salesorder', id: 6, values: { orderstatus: s } });
-        script.afterSubmit(ueContext('cancel', none('C'), none('B')));
-        expect(https.post).not.toHaveBeenCalled();
+    it('recognises TikTok orders as the bridge does: prefix or custbody_tiktok_order_id', () => {
+        const byField = (st) =>
+            fakeRecord({ type: 'salesorder', id: 7, values: { orderstatus: st, externalid: 'legacy-77', custbody_tiktok_order_id: '5764' } });
+        script.afterSubmit(ueContext('cancel', byField('C'), byField('B')));
+        expect(sentBody().type).toBe('sales_order.cancelled');
+        expect(script.isTikTokOrder(fakeRecord({ values: { externalid: 'shopify:1' } }))).toBe(false);
+        expect(script.isTikTokOrder(fakeRecord({ values: { externalid: EXTID } }))).toBe(true);
         runtime.__setParameters({ [script.URL_PARAM]: URL, [script.PREFIX_PARAM]: '' });
-        script.afterSubmit(ueContext('cancel', other('C'), other('B')));
-        expect(https.post).toHaveBeenCalledTimes(1);
+        expect(script.isTikTokOrder(fakeRecord({ values: { externalid: EXTID } }))).toBe(false);
+    });
+});
+
+describe('stock moved by any channel', () => {
+    const lines = [
+        { item: '501', location: '3', quantity: 2 },
+        { item: '502', quantity: 1 },
+    ];
+    const webOrder = (values, ls) =>
+        fakeRecord({ type: 'salesorder', id: 88, values: Object.assign({ externalid: 'shopify:1', location: '1' }, values), sublists: { item: ls || lines } });
+
+    it('another channel\'s new order -> inventory.changed naming its items and locations', () => {
+        script.afterSubmit(ueContext('create', webOrder({ orderstatus: 'B' })));
+        expect(sentBody()).toEqual({
+            type: 'inventory.changed',
+            occurred_at: new Date(NOW_MS).toISOString(),
+            account: '1234567_SB1',
+            data: { record_type: 'salesorder', record_id: '88', item_ids: ['501', '502'], location_ids: ['1', '3'], trigger: 'create' },
+        });
+        expect(postedCall(https).headers['webhook-id']).toMatch(/^ns_salesorder_88_changed_/);
+    });
+
+    it('every stock-moving event of another channel\'s order is announced; views are not', () => {
+        for (const t of script.INVENTORY_EVENTS) {
+            https.post.mockClear();
+            script.afterSubmit(ueContext(t, t === 'delete' ? undefined : webOrder({ orderstatus: 'C' }), webOrder({ orderstatus: 'B' })));
+            expect(https.post).toHaveBeenCalledTimes(1);
+            expect(sentBody().type).toBe('inventory.changed');
+            expect(sentBody().data.trigger).toBe(t);
+        }
+        https.post.mockClear();
+        script.afterSubmit(ueContext('view', webOrder({})));
+        expect(https.post).not.toHaveBeenCalled();
+    });
+
+    it('a TikTok order counts once: its create sends nothing, its cancel one sales_order callout', () => {
+        script.afterSubmit(ueContext('create', order({ orderstatus: 'B' }, lines)));
+        expect(https.post).not.toHaveBeenCalled();
+        script.afterSubmit(ueContext('cancel', order({ orderstatus: 'C' }, lines), order({ orderstatus: 'B' }, lines)));
+        expect(sentBody().type).toBe('sales_order.cancelled');
+    });
+
+    it('a user edit of a TikTok order that changes lines is a stock change', () => {
+        script.afterSubmit(ueContext('edit', order({ orderstatus: 'B' }, [{ item: '9', quantity: 1 }]), order({ orderstatus: 'B' }, lines)));
+        expect(sentBody().data.item_ids).toEqual(['9', '501', '502']);
+    });
+
+    it('xedit falls back to the old record: an inline close of the last line is seen as a close', () => {
+        const before = order({ orderstatus: 'B' }, [{ item: '501', isclosed: false }]);
+        // The inline edit carries the changed line field only.
+        const inline = fakeRecord({ type: 'salesorder', id: 1234, values: {}, sublists: { item: [{ isclosed: true }] } });
+        script.afterSubmit(ueContext('xedit', inline, before));
+        expect(sentBody().type).toBe('sales_order.closed');
+        expect(sentBody().data.external_id).toBe(EXTID);
     });
 });
 

@@ -42,15 +42,21 @@ pub(super) enum Template {
     AllItems { after: bool },
     /// The inventory stock query (see `stock.rs`): item and location placeholder counts.
     Stock { items: usize, locations: usize },
+    /// Items on lines of transactions saved in the last `?` seconds (see `sweep.rs`).
+    ChangedLines,
+    /// Items whose availability at one of the locations changed in the last `?` seconds.
+    ChangedItemLocations { locations: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
+pub(super) enum Tok {
     Word(String),
     Sym(char),
+    /// A quoted literal, lower-cased.
+    Str(String),
 }
 
-fn tokenize(q: &str) -> Option<Vec<Tok>> {
+pub(super) fn tokenize(q: &str) -> Option<Vec<Tok>> {
     let mut out = Vec::new();
     let mut chars = q.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -67,9 +73,19 @@ fn tokenize(q: &str) -> Option<Vec<Tok>> {
                 }
             }
             out.push(Tok::Word(word));
-        } else if "?,()=>*".contains(c) {
+        } else if "?,()=>*.-".contains(c) {
             out.push(Tok::Sym(c));
             chars.next();
+        } else if c == '\'' {
+            chars.next();
+            let mut lit = String::new();
+            loop {
+                match chars.next()? {
+                    '\'' => break,
+                    c => lit.push(c.to_ascii_lowercase()),
+                }
+            }
+            out.push(Tok::Str(lit));
         } else {
             return None;
         }
@@ -212,6 +228,7 @@ pub(super) fn parse(q: &str) -> Option<Template> {
     items_by_sku(&toks)
         .or_else(|| id_by_external_id(&toks))
         .or_else(|| all_items(&toks))
+        .or_else(|| super::sweep::parse(&toks))
 }
 
 fn placeholders(t: &Template) -> usize {
@@ -220,6 +237,8 @@ fn placeholders(t: &Template) -> usize {
         Template::IdByExternalId { .. } => 1,
         Template::AllItems { after } => usize::from(*after),
         Template::Stock { items, locations } => items + locations,
+        Template::ChangedLines => 1,
+        Template::ChangedItemLocations { locations } => 1 + locations,
     }
 }
 
@@ -268,6 +287,9 @@ fn run(
         .map(|r| row(&[("id", r.id.to_string())]))
         .collect()),
         Template::Stock { items, .. } => super::stock::rows(st, *items, params),
+        Template::ChangedLines | Template::ChangedItemLocations { .. } => {
+            super::sweep::rows(st, t, params)
+        }
         Template::AllItems { after } => {
             let floor: u64 = if *after {
                 params

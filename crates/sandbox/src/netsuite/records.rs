@@ -328,6 +328,7 @@ impl NetSuiteSandbox {
                 }
                 number_lines(&mut record.body);
                 record.writes += 1;
+                st.touch(kind, id);
                 Ok(id)
             }
             None => {
@@ -358,6 +359,7 @@ impl NetSuiteSandbox {
                         writes: 1,
                     },
                 );
+                st.touch(kind, id);
                 Ok(id)
             }
         }

@@ -174,6 +174,13 @@ pub(super) struct State {
     /// Where stock changes are announced as signed callouts, and the secret (see `stock.rs`).
     pub callout_target: Option<(String, String)>,
     pub callouts_sent: u64,
+    /// When each record was last saved (`transaction.lastmodifieddate`, see `sweep.rs`).
+    pub modified: HashMap<(RecordKind, u64), Instant>,
+    /// When each item's available quantity at a location last changed
+    /// (`aggregateitemlocation.lastquantityavailablechange`).
+    pub stock_changed: BTreeMap<(u64, u64), Instant>,
+    /// Stock changes the simulated scripts announced, as (record type, event type).
+    pub announced: Vec<(String, String)>,
 }
 
 impl State {
@@ -182,6 +189,16 @@ impl State {
             next_id: 100,
             ..State::default()
         }
+    }
+
+    /// Stamps a record as saved now.
+    pub(super) fn touch(&mut self, kind: RecordKind, id: u64) {
+        self.modified.insert((kind, id), Instant::now());
+    }
+
+    /// Stamps an item's availability at a location as changed now.
+    pub(super) fn stock_moved(&mut self, item: u64, location: u64) {
+        self.stock_changed.insert((item, location), Instant::now());
     }
 
     pub(super) fn allocate_id(&mut self) -> u64 {

@@ -1,7 +1,7 @@
 //! Stock per item and location in the simulated account, and the SuiteQL stock template
 //! (`InventoryItemLocations` joined with `item`) the bridge reads it with.
 
-use super::state::State as AccountState;
+use super::state::{RecordKind, State as AccountState, StoredRecord};
 use super::NetSuiteSandbox;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -23,15 +23,18 @@ impl NetSuiteSandbox {
             return false;
         }
         st.stock.insert((item, location), available.into());
+        st.stock_moved(item, location);
         drop(st);
-        self.announce_stock_change("inventoryadjustment", item, location);
+        // As an inventory adjustment saved in the UI would set it.
+        self.announce("inventoryadjustment", "create", None, &[item], &[location]);
         true
     }
 
-    /// Have stock changes (`set_stock`, `consume`) POST a signed `inventory.changed` callout
-    /// to `url`, as the project's user-event scripts do (`deploy/netsuite/`), signed with
-    /// `secret` per `netsuite::callout`. Sales-order commitments do not announce: the scripts
-    /// watch item receipts, adjustments and transfers, not sales orders.
+    /// Have stock changes POST the signed callouts the project's user-event scripts
+    /// (`deploy/netsuite/`) would send for them to `url`, signed with `secret` per
+    /// `netsuite::callout`. Only record changes the shipped scripts watch are announced (see
+    /// [`SCRIPTED_INVENTORY_EVENTS`]); without a target the account stays silent, as one
+    /// whose scripts are not deployed, or whose change was saved where no user event runs.
     pub fn set_callout_target(&self, url: &str, secret: &str) {
         self.state.lock().callout_target = Some((url.to_string(), secret.to_string()));
     }
@@ -46,31 +49,56 @@ impl NetSuiteSandbox {
         self.state.lock().callouts_sent
     }
 
-    fn announce_stock_change(&self, record_type: &str, item: u64, location: u64) {
+    /// (record type, user-event type) of every stock change announced so far.
+    pub fn announced(&self) -> Vec<(String, String)> {
+        self.state.lock().announced.clone()
+    }
+
+    /// Sends `inventory.changed` for a record change as the shipped scripts would, if they
+    /// would; returns whether it was sent.
+    fn announce(
+        &self,
+        record_type: &str,
+        event: &str,
+        record_id: Option<u64>,
+        items: &[u64],
+        locations: &[u64],
+    ) -> bool {
+        if !scripts_announce(record_type, event) || items.is_empty() {
+            return false;
+        }
         let target = {
             let mut st = self.state.lock();
             let t = st.callout_target.clone();
             if t.is_some() {
                 st.callouts_sent += 1;
+                st.announced
+                    .push((record_type.to_string(), event.to_string()));
             }
             t
         };
         let Some((url, secret)) = target else {
-            return;
+            return false;
         };
         // Outside a runtime (plain unit tests) there is nobody to deliver to.
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
+            return false;
         };
-        let record_id = rand::random::<u32>() % 1_000_000;
+        let record_id = record_id.unwrap_or_else(|| u64::from(rand::random::<u32>() % 1_000_000));
+        let ids = |v: &[u64]| -> Vec<String> {
+            let mut v: Vec<u64> = v.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v.iter().map(u64::to_string).collect()
+        };
         let mut callout = self.callout(
             super::callouts::INVENTORY_CHANGED,
             serde_json::json!({
                 "record_type": record_type,
                 "record_id": record_id.to_string(),
-                "item_ids": [item.to_string()],
-                "location_ids": [location.to_string()],
-                "trigger": "create",
+                "item_ids": ids(items),
+                "location_ids": ids(locations),
+                "trigger": event,
             }),
         );
         callout.secret = secret;
@@ -79,26 +107,63 @@ impl NetSuiteSandbox {
                 tracing::warn!(error = %e.without_url(), "sandbox stock callout not delivered");
             }
         });
+        true
     }
 
-    /// Another sales channel sells `quantity` units straight in NetSuite (a POS, a web shop):
-    /// it sells only what is available, and returns how many it sold.
+    /// Another sales channel (a web store, a marketplace, a POS) sells `quantity` units: a
+    /// sales order saved in NetSuite through the UI, to the account's "Other channel"
+    /// customer, on one line at the location. Like a store that checks stock first, it sells
+    /// only what is available; the order commits those units, so `quantityavailable` falls
+    /// the moment it is saved. The scripts announce it only if they watch sales order
+    /// creation. Returns the units sold.
     pub fn consume(&self, item_id: &str, location_id: &str, quantity: Decimal) -> Decimal {
         let (Ok(item), Ok(location)) = (item_id.parse::<u64>(), location_id.parse::<u64>()) else {
             return Decimal::ZERO;
         };
         let mut st = self.state.lock();
-        let Some(avail) = st.stock.get_mut(&(item, location)) else {
+        let Some(avail) = st.stock.get(&(item, location)).copied() else {
             return Decimal::ZERO;
         };
-        let sold = quantity.min((*avail).max(Decimal::ZERO));
-        *avail -= sold;
-        drop(st);
-        if sold > Decimal::ZERO {
-            // Not in the reference's list of record types the scripts watch: another
-            // channel's sale shows up as a cash sale; the sandbox announces it the same way.
-            self.announce_stock_change("cashsale", item, location);
+        let sold = quantity.min(avail.max(Decimal::ZERO));
+        if sold <= Decimal::ZERO {
+            return Decimal::ZERO;
         }
+        let customer = other_channel_customer(&mut st);
+        let mut body = Map::new();
+        body.insert(
+            "entity".into(),
+            serde_json::json!({ "id": customer.to_string() }),
+        );
+        body.insert(
+            "location".into(),
+            serde_json::json!({ "id": location.to_string() }),
+        );
+        body.insert(
+            "item".into(),
+            serde_json::json!({ "items": [{
+                "line": 1,
+                "item": { "id": item.to_string() },
+                "quantity": sold.to_string(),
+                "location": { "id": location.to_string() },
+            }]}),
+        );
+        commit_sales_order(&mut st, &body);
+        let id = st.allocate_id();
+        st.records
+            .entry(RecordKind::SalesOrder)
+            .or_default()
+            .insert(
+                id,
+                StoredRecord {
+                    id,
+                    external_id: None,
+                    body,
+                    writes: 1,
+                },
+            );
+        st.touch(RecordKind::SalesOrder, id);
+        drop(st);
+        self.announce("salesorder", "create", Some(id), &[item], &[location]);
         sold
     }
 
@@ -178,7 +243,65 @@ pub(super) fn commit_sales_order(st: &mut AccountState, body: &Map<String, Value
         *avail -= quantity;
         st.oversold_units += quantity - covered;
         *st.committed.entry((item, location)).or_default() += quantity;
+        st.stock_moved(item, location);
     }
+}
+
+/// The record changes the shipped user-event scripts answer with `inventory.changed`:
+/// (record type as `record.type` names it, the user-event types acted on). Mirrors
+/// `deploy/netsuite` (its deployments' record types and the scripts' event lists); the test
+/// `scripted_inventory_events_mirror_the_sdf_project` holds the two together.
+pub const SCRIPTED_INVENTORY_EVENTS: &[(&str, &[&str])] = &[
+    ("itemreceipt", STOCK_RECORD_EVENTS),
+    ("inventoryadjustment", STOCK_RECORD_EVENTS),
+    ("inventorytransfer", STOCK_RECORD_EVENTS),
+    ("cashsale", STOCK_RECORD_EVENTS),
+    ("invoice", STOCK_RECORD_EVENTS),
+    ("transferorder", STOCK_RECORD_EVENTS),
+    ("itemfulfillment", STOCK_RECORD_EVENTS),
+    ("assemblybuild", STOCK_RECORD_EVENTS),
+    ("assemblyunbuild", STOCK_RECORD_EVENTS),
+    ("workorderissue", STOCK_RECORD_EVENTS),
+    ("workordercompletion", STOCK_RECORD_EVENTS),
+    ("inventorystatuschange", STOCK_RECORD_EVENTS),
+    ("inventorycount", STOCK_RECORD_EVENTS),
+    // Other channels' orders (TikTok's own creates are not announced: the bridge wrote them).
+    ("salesorder", SALES_ORDER_EVENTS),
+];
+
+/// `tnb_ue_inventory.js`'s `INVENTORY_EVENTS`.
+const STOCK_RECORD_EVENTS: &[&str] = &[
+    "create", "edit", "xedit", "delete", "approve", "cancel", "pack", "ship",
+];
+/// `tnb_ue_sales_order.js`'s `INVENTORY_EVENTS`.
+const SALES_ORDER_EVENTS: &[&str] = &["create", "edit", "xedit", "delete", "approve", "cancel"];
+
+/// Whether the shipped scripts send `inventory.changed` for this record change.
+pub fn scripts_announce(record_type: &str, event: &str) -> bool {
+    SCRIPTED_INVENTORY_EVENTS
+        .iter()
+        .any(|(r, events)| *r == record_type && events.contains(&event))
+}
+
+/// The customer other channels' sales orders are sold to, created on first use.
+fn other_channel_customer(st: &mut AccountState) -> u64 {
+    const EXTERNAL_ID: &str = "sandbox-other-channel";
+    if let Some(id) = st.find_by_external_id(RecordKind::Customer, EXTERNAL_ID) {
+        return id;
+    }
+    let id = st.allocate_id();
+    let mut body = Map::new();
+    body.insert("companyName".into(), Value::String("Other channel".into()));
+    st.records.entry(RecordKind::Customer).or_default().insert(
+        id,
+        StoredRecord {
+            id,
+            external_id: Some(EXTERNAL_ID.into()),
+            body,
+            writes: 1,
+        },
+    );
+    id
 }
 
 /// Whitespace-insensitive, case-insensitive form of a query.

@@ -261,6 +261,7 @@ impl NetSuiteSandbox {
                 writes: 1,
             },
         );
+        st.touch(to, id);
         Ok(id)
     }
 
@@ -346,6 +347,7 @@ impl NetSuiteSandbox {
         }
         record.body.insert("item".into(), json!({ "items": lines }));
         record.writes += 1;
+        st.touch(kind, id);
         Ok(())
     }
 

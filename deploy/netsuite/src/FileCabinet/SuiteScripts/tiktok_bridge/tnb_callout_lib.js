@@ -20,7 +20,8 @@
  * here, in plain code covered by the shared fixture test, rather than relying on a second
  * encoding path no test can reach.
  */
-define(['N/crypto', 'N/encode', 'N/https', 'N/log', 'N/record', 'N/runtime'], (
+define(['N/cache', 'N/crypto', 'N/encode', 'N/https', 'N/log', 'N/record', 'N/runtime'], (
+    cache,
     crypto,
     encode,
     https,
@@ -60,7 +61,26 @@ define(['N/crypto', 'N/encode', 'N/https', 'N/log', 'N/record', 'N/runtime'], (
         DELETE: 'delete',
         SHIP: 'ship',
         CANCEL: 'cancel',
+        PACK: 'pack',
+        APPROVE: 'approve',
     });
+
+    /**
+     * Execution contexts that save records in bulk (CSV import, mass update, map/reduce,
+     * scheduled scripts, SOAP web services). There a callout is written to the outbox only and
+     * never posted inline: one post per record would hold the job up to 5 s + 45 s each while
+     * the bridge is unreachable. The outbox retry delivers them within minutes.
+     */
+    const BULK_CONTEXTS = ['CSVIMPORT', 'CUSTOMMASSUPDATE', 'MAPREDUCE', 'SCHEDULED', 'WEBSERVICES'];
+
+    /**
+     * The breaker: after an inline post fails (not a permanent refusal), inline posts are
+     * skipped, straight to the outbox, for BREAKER_SECONDS, so a down bridge costs each save one
+     * outbox write instead of a timed-out post. Kept in N/cache (account-wide, best effort: a
+     * cache that cannot be read leaves the breaker closed).
+     */
+    const BREAKER = Object.freeze({ CACHE: 'tnb_callout_breaker', KEY: 'open_until_ms' });
+    const BREAKER_SECONDS = 120;
 
     /** Answers that will not change on a retry of the same body: kept, marked, not retried. */
     const PERMANENT_STATUSES = [400, 413];
@@ -145,6 +165,46 @@ define(['N/crypto', 'N/encode', 'N/https', 'N/log', 'N/record', 'N/runtime'], (
     /** False for the bridge's own REST writes, so they do not call the bridge back. */
     function contextAllowed() {
         return runtime.executionContext !== runtime.ContextType.REST_WEBSERVICES;
+    }
+
+    /** True in a bulk context (BULK_CONTEXTS): write the outbox, never post inline. */
+    function isBulkContext() {
+        return BULK_CONTEXTS.indexOf(String(runtime.executionContext)) >= 0;
+    }
+
+    function breakerCache() {
+        try {
+            return cache.getCache({ name: BREAKER.CACHE, scope: cache.Scope.PROTECTED }) || null;
+        } catch (e) {
+            return null;
+        }
+    }
+
+    /** Whether the breaker is open at nowMs (a recent inline post failed). */
+    function breakerOpen(nowMs) {
+        const c = breakerCache();
+        if (!c) {
+            return false;
+        }
+        try {
+            const until = Number(c.get({ key: BREAKER.KEY }));
+            return until > nowMs;
+        } catch (e) {
+            return false;
+        }
+    }
+
+    /** Opens the breaker for BREAKER_SECONDS from nowMs. */
+    function tripBreaker(nowMs) {
+        const c = breakerCache();
+        if (!c) {
+            return;
+        }
+        try {
+            c.put({ key: BREAKER.KEY, value: String(nowMs + BREAKER_SECONDS * 1000), ttl: Math.max(300, BREAKER_SECONDS) });
+        } catch (e) {
+            // Best effort: without the cache every save tries inline, as before.
+        }
     }
 
     function userEventTypes(context) {
@@ -307,10 +367,41 @@ define(['N/crypto', 'N/encode', 'N/https', 'N/log', 'N/record', 'N/runtime'], (
             });
             return { delivered: false, webhookId: webhookId, error: describeError(e) };
         }
-        const result = deliver({ url: bridgeUrl(options.urlParam), webhookId: webhookId, body: body, nowMs: nowMs });
+        const url = bridgeUrl(options.urlParam);
+        const deferral = !url
+            ? null
+            : isBulkContext()
+            ? 'deferred: bulk context ' + String(runtime.executionContext) + ' writes the outbox only'
+            : breakerOpen(nowMs)
+            ? 'deferred: recent callouts failed (breaker open)'
+            : null;
+        if (deferral) {
+            try {
+                const outboxId = writeOutbox({
+                    webhookId: webhookId,
+                    type: event.type,
+                    body: body,
+                    error: deferral,
+                    attempts: 0,
+                    permanent: false,
+                    nowMs: nowMs,
+                });
+                return { delivered: false, deferred: true, webhookId: webhookId, outboxId: outboxId, error: deferral };
+            } catch (e) {
+                log.emergency({
+                    title: 'TNB callout LOST: outbox write failed',
+                    details: describeError(e) + ' webhook-id=' + webhookId + ' body=' + body,
+                });
+                return { delivered: false, deferred: true, webhookId: webhookId, outboxId: null, error: deferral };
+            }
+        }
+        const result = deliver({ url: url, webhookId: webhookId, body: body, nowMs: nowMs });
         if (result.ok) {
             log.debug({ title: 'TNB callout delivered', details: webhookId + ' HTTP ' + result.status });
             return { delivered: true, webhookId: webhookId, status: result.status };
+        }
+        if (!result.permanent && !result.notConfigured) {
+            tripBreaker(nowMs);
         }
         log.error({ title: 'TNB callout failed; kept in the outbox', details: webhookId + ' ' + result.error });
         try {
@@ -346,6 +437,12 @@ define(['N/crypto', 'N/encode', 'N/https', 'N/log', 'N/record', 'N/runtime'], (
         makeWebhookId,
         signatureHeader,
         contextAllowed,
+        BULK_CONTEXTS,
+        BREAKER,
+        BREAKER_SECONDS,
+        isBulkContext,
+        breakerOpen,
+        tripBreaker,
         userEventTypes,
         fieldValue,
         sublistValue,

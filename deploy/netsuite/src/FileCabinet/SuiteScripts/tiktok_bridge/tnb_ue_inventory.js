@@ -3,19 +3,38 @@
  * @NScriptType UserEventScript
  * @NModuleScope SameAccount
  *
- * tnb_ue_inventory.js: deployed on item receipts, inventory adjustments and inventory transfers.
- * After one is created, edited or deleted, send `inventory.changed` with the items and locations
- * it touches, so the bridge recomputes sellable quantities and pushes them to TikTok (flow I1).
+ * tnb_ue_inventory.js: deployed on every record that moves stock whatever channel saved it:
+ * item receipts (return receipts included), inventory adjustments, transfers, transfer orders,
+ * cash sales and invoices (which ship stock without Advanced Shipping), item fulfillments,
+ * assembly builds and unbuilds, work order issues and completions, inventory status changes
+ * and inventory counts. After one is created, edited, deleted, approved, cancelled, packed or
+ * shipped, send one `inventory.changed` naming the items and locations it touches, so the
+ * bridge recomputes sellable quantities and pushes them to TikTok (flow I1). Sales orders are
+ * tnb_ue_sales_order.js's.
  *
  * Items and locations are the union over the new and the old record: an edit that removes a line
- * or moves it to another location changes stock for the old values too. Lines of an item receipt
- * that are not received (itemreceive unchecked on both versions) are left out. Nothing is sent
- * when no item is found. REST web services writes (the bridge's own restocks) are skipped.
+ * or moves it to another location changes stock for the old values too, and an inline edit
+ * (xedit), whose new record carries only the changed fields, falls back to the old record's
+ * lines. Lines of an item receipt that are not received (itemreceive unchecked on both versions)
+ * are left out. Nothing is sent when no item is found. REST web services writes (the bridge's
+ * own) are skipped; bulk contexts write the outbox only (tnb_callout_lib.js).
  */
 define(['N/log', './tnb_callout_lib'], (log, lib) => {
     const URL_PARAM = 'custscript_tnb_inv_url';
-    /** Item receipts list items on `item`; adjustments and transfers on `inventory`. */
-    const SUBLISTS = ['item', 'inventory'];
+    /**
+     * User-event types answered with `inventory.changed` on every record type this script is
+     * deployed on. The NetSuite sandbox mirrors this list and the deployments'
+     * record types (tests/sdf_parity.rs reads both).
+     */
+    const INVENTORY_EVENTS = ['create', 'edit', 'xedit', 'delete', 'approve', 'cancel', 'pack', 'ship'];
+    /**
+     * Receipts, fulfillments, cash sales, invoices, transfer orders and counts list items on
+     * `item`; adjustments, transfers and status changes on `inventory`; assembly builds and
+     * unbuilds and work order issues and completions their components on `component`.
+     */
+    const SUBLISTS = ['item', 'inventory', 'component'];
+    /** The assembly an assembly build, unbuild or work order completion makes or breaks. */
+    const HEADER_ITEMS = ['item'];
     /** Transfers: from `location` to `transferlocation`; adjustments may set `adjlocation`. */
     const HEADER_LOCATIONS = ['location', 'transferlocation', 'adjlocation'];
 
@@ -31,6 +50,7 @@ define(['N/log', './tnb_callout_lib'], (log, lib) => {
             return;
         }
         HEADER_LOCATIONS.forEach((fieldId) => addId(locations, lib.fieldValue(rec, fieldId)));
+        HEADER_ITEMS.forEach((fieldId) => addId(items, lib.fieldValue(rec, fieldId)));
         SUBLISTS.forEach((sublistId) => {
             const n = lib.lineCount(rec, sublistId);
             for (let line = 0; line < n; line++) {
@@ -66,8 +86,7 @@ define(['N/log', './tnb_callout_lib'], (log, lib) => {
             if (!lib.contextAllowed()) {
                 return null;
             }
-            const T = lib.userEventTypes(context);
-            if ([T.CREATE, T.EDIT, T.XEDIT, T.DELETE].indexOf(context.type) < 0) {
+            if (INVENTORY_EVENTS.indexOf(String(context.type)) < 0) {
                 return null;
             }
             const newRec = context.newRecord;
@@ -100,5 +119,5 @@ define(['N/log', './tnb_callout_lib'], (log, lib) => {
         }
     }
 
-    return { afterSubmit, touched, URL_PARAM };
+    return { afterSubmit, touched, URL_PARAM, INVENTORY_EVENTS };
 });

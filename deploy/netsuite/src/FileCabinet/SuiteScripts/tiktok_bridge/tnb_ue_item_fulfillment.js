@@ -13,7 +13,9 @@
  *                                            Ship a saved fulfillment is a shipped one)
  *   create, status A/B                    -> item_fulfillment.created
  *   edit/xedit, status became C           -> item_fulfillment.shipped
- *   other edits (tracking changed, ...)   -> item_fulfillment.edited
+ *   pack, other edits (tracking, ...)     -> item_fulfillment.edited
+ *   delete                                -> nothing here (tnb_ue_inventory.js: inventory.changed)
+ * Bulk contexts (CSV import, SOAP, map/reduce, ...) write the outbox only (tnb_callout_lib.js).
  * Writes made through REST web services (the bridge itself, flow F2) are skipped.
  */
 define(['N/log', './tnb_callout_lib'], (log, lib) => {
@@ -40,7 +42,9 @@ define(['N/log', './tnb_callout_lib'], (log, lib) => {
                 return null;
             }
             const T = lib.userEventTypes(context);
-            if ([T.CREATE, T.EDIT, T.XEDIT, T.SHIP].indexOf(context.type) < 0) {
+            // PACK is an edit to status B. DELETE moves stock only: the inventory script,
+            // deployed on item fulfillments too, announces it as inventory.changed.
+            if ([T.CREATE, T.EDIT, T.XEDIT, T.SHIP, T.PACK || 'pack'].indexOf(context.type) < 0) {
                 return null;
             }
             const newRec = context.newRecord;
