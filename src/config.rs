@@ -6,7 +6,9 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod charges;
 pub mod returns;
+pub use charges::ChargesConfig;
 pub use returns::{RefundRecord, ReturnsConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,8 @@ pub struct MappingConfig {
     pub hold_recheck: Duration,
     /// Returns and refunds (O3), see `config/returns.rs`.
     pub returns: ReturnsConfig,
+    /// Market fees, totals tolerance, tax convention, currencies: `config/charges.rs`.
+    pub charges: ChargesConfig,
 }
 
 impl Default for MappingConfig {
@@ -115,6 +119,7 @@ impl Default for MappingConfig {
             carrier_map: HashMap::new(),
             hold_recheck: Duration::from_secs(300),
             returns: ReturnsConfig::default(),
+            charges: ChargesConfig::default(),
         }
     }
 }
@@ -528,6 +533,7 @@ impl Config {
                 parse_or(src, "ON_HOLD_RECHECK_SECS", 300u64)?,
             )?),
             returns: ReturnsConfig::from_source(src)?,
+            charges: ChargesConfig::from_source(src)?,
         };
 
         Ok(Config {

@@ -9,6 +9,7 @@ pub mod fulfillment;
 pub mod inventory;
 pub mod order_sync;
 pub mod returns;
+pub mod totals;
 
 use crate::config::MappingConfig;
 use crate::metrics::Metrics;
