@@ -560,6 +560,12 @@ fn reason(r: &Value) -> String {
             format!("unknown SKUs: {}", skus.join(", "))
         }
         Some("shop_deauthorized") => format!("shop {} deauthorized", text(&r["shop_id"])),
+        Some("totals_mismatch") => format!(
+            "totals: TikTok {} {}, lines {}",
+            text(&r["expected"]),
+            text(&r["currency"]),
+            text(&r["computed"])
+        ),
         _ => r.to_string(),
     }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 pub mod inventory;
 pub mod returns;
 pub mod settlement;
+pub mod charges;
+pub use charges::ChargesConfig;
 pub use returns::{RefundRecord, ReturnsConfig};
 pub use settlement::{PayoutRecord, SettlementConfig};
 
@@ -101,6 +103,8 @@ pub struct MappingConfig {
     pub returns: ReturnsConfig,
     /// Settlement to the general ledger (S1), see `config/settlement.rs`.
     pub settlement: SettlementConfig,
+    /// Market fees, totals tolerance, tax convention, currencies: `config/charges.rs`.
+    pub charges: ChargesConfig,
 }
 
 impl Default for MappingConfig {
@@ -121,6 +125,7 @@ impl Default for MappingConfig {
             hold_recheck: Duration::from_secs(300),
             returns: ReturnsConfig::default(),
             settlement: SettlementConfig::default(),
+            charges: ChargesConfig::default(),
         }
     }
 }
@@ -535,6 +540,7 @@ impl Config {
             )?),
             returns: ReturnsConfig::from_source(src)?,
             settlement: SettlementConfig::from_source(src)?,
+            charges: ChargesConfig::from_source(src)?,
         };
 
         Ok(Config {

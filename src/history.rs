@@ -75,6 +75,9 @@ pub enum HistoryEvent {
         tracking_number: String,
         shipping_provider_id: String,
     },
+    /// O1: how the order's `payment` was read (`mapping::charges`): which reading of
+    /// `total_amount` applied, per-line vs order-level differences, rounding.
+    Mapping { reading: String, notes: Vec<String> },
     /// An operator acted on the order's jobs through the admin API.
     AdminAction {
         action: String,

@@ -39,6 +39,7 @@ pub async fn metrics(State(st): State<IngressState>, headers: HeaderMap) -> Resp
         let mut counts = std::collections::BTreeMap::<&str, i64>::new();
         counts.insert("unknown_sku", 0);
         counts.insert("shop_deauthorized", 0);
+        counts.insert("totals_mismatch", 0);
         for p in &parked {
             *counts.entry(p.reason.label()).or_default() += 1;
         }

@@ -12,6 +12,7 @@ pub mod inventory_sweep;
 pub mod order_sync;
 pub mod returns;
 pub mod settlement;
+pub mod totals;
 
 use crate::config::MappingConfig;
 use crate::metrics::Metrics;

@@ -101,16 +101,25 @@ pub async fn run(
     }
 
     let customer_id = customer_for(ctx, &order).await?;
-    let body = match mapping::sales_order(&order, &items, &customer_id, &ctx.mapping) {
-        Ok(b) => b,
+    let mapped = match mapping::map_order(&order, &items, &customer_id, &ctx.mapping) {
+        Ok(m) => m,
         Err(MappingError::NotImportable { status }) => {
             return Ok(Outcome::Skipped(format!("status {status} is not imported")))
         }
         Err(MappingError::UnknownSkus { skus }) => {
             return Ok(Outcome::Parked(ParkReason::UnknownSku { skus }))
         }
+        Err(MappingError::TotalsMismatch {
+            expected,
+            computed,
+            computed_without_fees,
+        }) => {
+            return super::totals::park(ctx, &order, expected, computed, computed_without_fees)
+                .await
+        }
         Err(e) => return Err(JobError::Permanent(format!("mapping: {e}"))),
     };
+    let body = mapped.sales_order;
     let json = serde_json::to_vec(&body)
         .map_err(|e| JobError::Permanent(format!("cannot encode sales order: {e}")))?;
     let digest = hex::encode(Sha256::digest(&json));
@@ -164,6 +173,13 @@ pub async fn run(
     let value = serde_json::to_string(&written)
         .map_err(|e| JobError::Permanent(format!("cannot encode state: {e}")))?;
     ctx.state.set(&key, &value, None).await?;
+    if mapped.reading != mapping::charges::Reading::Documented || !mapped.notes.is_empty() {
+        let event = HistoryEvent::Mapping {
+            reading: mapped.reading.as_str().into(),
+            notes: mapped.notes,
+        };
+        history::record(ctx.state.as_ref(), order_id, event).await;
+    }
     let event = HistoryEvent::NetsuiteWrite {
         record_type: "salesOrder".into(),
         external_id: body.external_id.clone(),

@@ -14,11 +14,16 @@ pub enum MappingError {
     UnknownSkus { skus: Vec<String> },
     #[error("line item {line_item_id} has no seller_sku")]
     MissingSku { line_item_id: String },
-    #[error("NetSuite lines total {computed} but TikTok total_amount is {expected}")]
+    #[error("NetSuite lines total {computed}{} but TikTok total_amount is {expected}", computed_without_fees.map(|w| format!(" ({w} without market fees)")).unwrap_or_default())]
     TotalsMismatch {
         expected: Decimal,
         computed: Decimal,
+        /// The same without the market fees, when the order has any (`mapping::charges`).
+        computed_without_fees: Option<Decimal>,
     },
+    /// `CURRENCY_MAP` is set and does not name the order's currency.
+    #[error("CURRENCY_MAP has no NetSuite currency for {currency:?}")]
+    UnmappedCurrency { currency: String },
     #[error("order is missing {0}")]
     MissingField(&'static str),
     #[error("FBT order but no FBT location is configured")]
@@ -34,6 +39,7 @@ impl MappingError {
             Self::NotImportable { .. } | Self::UnknownSkus { .. } => false,
             Self::MissingSku { .. }
             | Self::TotalsMismatch { .. }
+            | Self::UnmappedCurrency { .. }
             | Self::MissingField(_)
             | Self::MissingFbtLocation => true,
         }
@@ -54,6 +60,7 @@ mod tests {
             MappingError::TotalsMismatch {
                 expected: dec!(1.00),
                 computed: dec!(1.01),
+                computed_without_fees: None,
             },
             MappingError::MissingField("payment.total_amount"),
             MappingError::MissingFbtLocation,

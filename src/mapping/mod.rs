@@ -2,6 +2,7 @@
 //! fetch the order and resolve SKUs to item ids, these functions decide what NetSuite holds.
 
 mod address;
+pub mod charges;
 mod customer;
 mod date;
 mod error;
@@ -14,4 +15,4 @@ pub use address::shipping_address;
 pub use customer::{customer, customer_external_id};
 pub use date::civil_date;
 pub use error::MappingError;
-pub use sales_order::{sales_order, sales_order_external_id, skus};
+pub use sales_order::{map_order, sales_order, sales_order_external_id, skus, Mapped};

@@ -2,6 +2,7 @@
 //! discounts, shipping and tax on configured items, and a total that must equal TikTok's.
 
 use super::address::{shipping_address, text};
+use super::charges::{self, Reading};
 use super::date::civil_date;
 use super::error::MappingError;
 use crate::config::MappingConfig;
@@ -39,6 +40,26 @@ pub fn sales_order(
     customer_id: &str,
     cfg: &MappingConfig,
 ) -> Result<SalesOrder, MappingError> {
+    map_order(order, items, customer_id, cfg).map(|m| m.sales_order)
+}
+
+/// A sales order and what its mapping decided that the lines alone do not say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    pub sales_order: SalesOrder,
+    /// Which reading of `total_amount` applied (`charges` module doc).
+    pub reading: Reading,
+    /// For the order's history: the reading, per-line vs order-level differences, rounding.
+    pub notes: Vec<String>,
+}
+
+/// `sales_order`, with the reading and notes for the history.
+pub fn map_order(
+    order: &Order,
+    items: &HashMap<String, String>,
+    customer_id: &str,
+    cfg: &MappingConfig,
+) -> Result<Mapped, MappingError> {
     if !order.status.is_importable() {
         return Err(MappingError::NotImportable {
             status: order.status.as_str().to_string(),
@@ -51,12 +72,28 @@ pub fn sales_order(
         .ok_or(MappingError::MissingField("payment.total_amount"))?;
     let location = location(order, cfg)?;
 
-    let adjustments = adjustment_lines(order, cfg, &location);
-    let computed = groups.iter().map(UnitGroup::amount).sum::<Decimal>()
-        + adjustments.iter().map(|l| l.amount).sum::<Decimal>();
-    if computed != expected {
-        return Err(MappingError::TotalsMismatch { expected, computed });
-    }
+    let products = groups.iter().map(UnitGroup::amount).sum::<Decimal>();
+    let charges = charges::charges(order, products, expected, cfg).map_err(|u| {
+        MappingError::TotalsMismatch {
+            expected: u.expected,
+            computed: u.computed,
+            computed_without_fees: u.computed_without_fees,
+        }
+    })?;
+    let currency = currency(order, cfg)?;
+    let adjustments: Vec<SalesOrderLine> = charges
+        .lines
+        .iter()
+        .map(|c| SalesOrderLine {
+            item: RecordRef::new(c.item_id.clone()),
+            quantity: Decimal::ONE,
+            rate: c.amount,
+            amount: c.amount,
+            description: Some(c.description.clone()),
+            location: location.clone(),
+            tiktok_sku_id: None,
+        })
+        .collect();
 
     let mut unknown = BTreeSet::new();
     let mut lines = Vec::with_capacity(groups.len() + adjustments.len());
@@ -83,21 +120,64 @@ pub fn sales_order(
     }
     lines.extend(adjustments);
 
-    Ok(SalesOrder {
+    let memo = memo(order, &charges);
+    let so = SalesOrder {
         external_id: sales_order_external_id(&order.id),
         entity: RecordRef::new(customer_id),
         subsidiary: cfg.subsidiary_id.clone().map(RecordRef::new),
         location,
-        // NetSuite takes the customer's currency; TikTok settles in the shop's one.
-        currency: None,
+        // `CURRENCY_MAP` unset: NetSuite takes the customer's currency.
+        currency,
         order_status: RecordRef::new(cfg.order_status.clone()),
         other_ref_num: order.id.clone(),
         tiktok_order_id: order.id.clone(),
         tran_date: order.paid_time.or(order.create_time).map(civil_date),
         shipping_address: shipping_address(order),
-        memo: Some(format!("TikTok Shop order {}", order.id)),
+        memo: Some(memo),
         item: Sublist { items: lines },
+    };
+    Ok(Mapped {
+        sales_order: so,
+        reading: charges.reading,
+        notes: charges.notes,
     })
+}
+
+/// The order's currency as a NetSuite currency id from `CURRENCY_MAP`; none when the map is
+/// empty. A currency the map does not name is an error rather than a guess.
+fn currency(order: &Order, cfg: &MappingConfig) -> Result<Option<RecordRef>, MappingError> {
+    let map = &cfg.charges.currency_map;
+    if map.is_empty() {
+        return Ok(None);
+    }
+    let code = order.payment.currency.trim().to_ascii_uppercase();
+    map.get(&code)
+        .map(|id| Some(RecordRef::new(id.clone())))
+        .ok_or(MappingError::UnmappedCurrency { currency: code })
+}
+
+/// `TikTok Shop order <id>`, then what the lines do not show: a replaced order, fees
+/// outside `total_amount`, tax included in prices.
+fn memo(order: &Order, charges: &charges::Charges) -> String {
+    let mut memo = format!("TikTok Shop order {}", order.id);
+    if let Some(orig) = order.replaced_order_id.as_deref().filter(|s| !s.is_empty()) {
+        memo.push_str(&format!("; replaces order {orig}"));
+    }
+    if !charges.recorded_fees.is_empty() {
+        let fees: Vec<String> = charges
+            .recorded_fees
+            .iter()
+            .map(|(f, a)| format!("{f} {a}"))
+            .collect();
+        memo.push_str(&format!(
+            "; paid outside total_amount, not billed: {}",
+            fees.join(", ")
+        ));
+    }
+    if let Some(tax) = charges.tax_included {
+        memo.push_str(&format!("; tax included in prices: {tax}"));
+    }
+    memo
 }
 
 /// Units of one SKU at one price. The key also carries `sku_id` so that every NetSuite line
@@ -158,74 +238,6 @@ fn description(li: &LineItem) -> Option<String> {
         (Some(p), Some(s)) => Some(format!("{p} - {s}")),
         (p, s) => p.or(s),
     }
-}
-
-/// Seller discount, platform discount, shipping and tax, each on its configured item and
-/// left out when zero. Platform discounts do not reduce revenue (TikTok pays them), but they
-/// still appear as a negative line so NetSuite's total is what the buyer paid; accounting
-/// points that item at a receivable-from-TikTok account.
-fn adjustment_lines(
-    order: &Order,
-    cfg: &MappingConfig,
-    location: &Option<RecordRef>,
-) -> Vec<SalesOrderLine> {
-    let p = &order.payment;
-    let z = |d: Option<Decimal>| d.unwrap_or_default();
-    let items = &order.line_items;
-
-    let seller_discount = items
-        .iter()
-        .map(|li| z(li.seller_discount))
-        .sum::<Decimal>()
-        + z(p.shipping_fee_seller_discount);
-    let platform_discount = items
-        .iter()
-        .map(|li| z(li.platform_discount))
-        .sum::<Decimal>()
-        + z(p.shipping_fee_platform_discount);
-    // Full shipping price; the shipping discounts are already in the discount lines.
-    let shipping = p.original_shipping_fee.unwrap_or_else(|| {
-        z(p.shipping_fee) + z(p.shipping_fee_seller_discount) + z(p.shipping_fee_platform_discount)
-    });
-    // `tax` is product plus shipping tax; without it, prefer the payment's own product tax
-    // over summing per-unit taxes, which TikTok rounds per unit.
-    let tax = p.tax.unwrap_or_else(|| {
-        let product_tax = p.product_tax.unwrap_or_else(|| {
-            items
-                .iter()
-                .flat_map(|li| &li.item_tax)
-                .map(|t| z(t.tax_amount))
-                .sum()
-        });
-        product_tax + z(p.shipping_fee_tax)
-    }) + z(p.retail_delivery_fee);
-
-    [
-        (
-            &cfg.seller_discount_item_id,
-            -seller_discount,
-            "TikTok seller discount",
-        ),
-        (
-            &cfg.platform_discount_item_id,
-            -platform_discount,
-            "TikTok platform discount",
-        ),
-        (&cfg.shipping_item_id, shipping, "TikTok shipping"),
-        (&cfg.tax_item_id, tax, "TikTok tax"),
-    ]
-    .into_iter()
-    .filter(|(_, amount, _)| !amount.is_zero())
-    .map(|(item, amount, what)| SalesOrderLine {
-        item: RecordRef::new(item.clone()),
-        quantity: Decimal::ONE,
-        rate: amount,
-        amount,
-        description: Some(what.to_string()),
-        location: location.clone(),
-        tiktok_sku_id: None,
-    })
-    .collect()
 }
 
 /// FBT orders ship from TikTok's warehouse, so they must land on the FBT location; others
@@ -502,6 +514,7 @@ mod tests {
             Err(MappingError::TotalsMismatch {
                 expected: dec!(10.01),
                 computed: dec!(10.00),
+                computed_without_fees: None,
             })
         );
     }

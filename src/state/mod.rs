@@ -55,6 +55,21 @@ pub enum ParkReason {
     /// O3: a return of an order whose sales order does not exist because O1 parked the
     /// order (an unknown SKU). Released once O1 wrote the sales order (`so:<order_id>`).
     AwaitingSalesOrder { order_id: String },
+    /// O1: the sales order would not tie to TikTok's `total_amount` under either reading
+    /// (`mapping::charges`), beyond `TOTALS_TOLERANCE`. A review flag goes with it; released
+    /// by an operator (after changing the fee items or the tolerance) or rerun by TikTok's
+    /// next update of the order.
+    TotalsMismatch {
+        order_id: String,
+        /// TikTok's `total_amount`.
+        expected: rust_decimal::Decimal,
+        /// What the mapped lines total, market fees included.
+        computed: rust_decimal::Decimal,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        computed_without_fees: Option<rust_decimal::Decimal>,
+        #[serde(default)]
+        currency: String,
+    },
 }
 
 impl ParkReason {
@@ -66,6 +81,7 @@ impl ParkReason {
             ParkReason::OrderOnHold { .. } => "order_on_hold",
             ParkReason::FulfillmentIncomplete { .. } => "fulfillment_incomplete",
             ParkReason::AwaitingSalesOrder { .. } => "awaiting_sales_order",
+            ParkReason::TotalsMismatch { .. } => "totals_mismatch",
         }
     }
 }

@@ -151,6 +151,30 @@ pub struct Payment {
     pub shipping_fee_tax: Option<Decimal>,
     #[serde(default)]
     pub retail_delivery_fee: Option<Decimal>,
+    // Market fees and discounts the buyer pays or is spared (see `mapping::charges` for
+    // where each lands and the two readings of `total_amount`).
+    #[serde(default)]
+    pub shipping_fee_cofunded_discount: Option<Decimal>,
+    #[serde(default)]
+    pub payment_platform_discount: Option<Decimal>,
+    #[serde(default)]
+    pub payment_discount_service_fee: Option<Decimal>,
+    #[serde(default)]
+    pub handling_fee: Option<Decimal>,
+    #[serde(default)]
+    pub shipping_insurance_fee: Option<Decimal>,
+    #[serde(default)]
+    pub item_insurance_fee: Option<Decimal>,
+    #[serde(default)]
+    pub item_insurance_tax: Option<Decimal>,
+    #[serde(default)]
+    pub buyer_service_fee: Option<Decimal>,
+    #[serde(default)]
+    pub small_order_fee: Option<Decimal>,
+    #[serde(default)]
+    pub distance_shipping_fee: Option<Decimal>,
+    #[serde(default)]
+    pub distance_fee: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,6 +223,26 @@ pub struct LineItem {
     pub is_gift: bool,
     #[serde(default)]
     pub display_status: Option<String>,
+    /// A virtual bundle (combined listing): the SKUs it is made of, `sku_count` each.
+    #[serde(default)]
+    pub combined_listing_skus: Vec<CombinedListingSku>,
+}
+
+/// One component of a combined listing (virtual bundle) line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CombinedListingSku {
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub sku_id: Option<String>,
+    #[serde(default = "one")]
+    pub sku_count: u32,
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub product_id: Option<String>,
+    #[serde(default)]
+    pub seller_sku: String,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -288,6 +332,17 @@ pub struct Order {
     pub is_replacement_order: bool,
     #[serde(default)]
     pub cancel_reason: Option<String>,
+    /// The order this one replaces (`is_replacement_order`).
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub replaced_order_id: Option<String>,
+    /// `NORMAL`, `PRE_ORDER`, `MADE_TO_ORDER`, … (open).
+    #[serde(default)]
+    pub order_type: Option<String>,
+    #[serde(default)]
+    pub is_sample_order: bool,
+    /// A pre-order's release: the day TikTok moves it from ON_HOLD to AWAITING_SHIPMENT.
+    #[serde(default)]
+    pub release_date: Option<i64>,
 }
 
 /// Filters and paging for Search Orders, sorted by `update_time` ascending so a poller can

