@@ -6,8 +6,10 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod http;
 pub mod returns;
 pub mod secrets;
+pub use http::HttpLimits;
 pub use returns::{RefundRecord, ReturnsConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +193,8 @@ pub struct Config {
     pub netsuite: NetSuiteConfig,
     pub mapping: MappingConfig,
     pub max_body_bytes: usize,
+    /// Timeouts and caps of the HTTP server (`HTTP_*`).
+    pub http: HttpLimits,
     /// Jobs a worker replica runs at once.
     pub worker_concurrency: usize,
     pub poll_interval: Duration,
@@ -568,6 +572,7 @@ impl Config {
                 "MAX_BODY_BYTES",
                 parse_or(src, "MAX_BODY_BYTES", 256 * 1024usize)?,
             )?,
+            http: HttpLimits::from_source(src)?,
             worker_concurrency: positive(
                 "WORKER_CONCURRENCY",
                 parse_or(src, "WORKER_CONCURRENCY", 16usize)?,

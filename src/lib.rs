@@ -16,6 +16,7 @@ pub mod netsuite;
 pub mod queue;
 pub mod review;
 pub mod sandbox;
+pub mod server;
 pub mod state;
 pub mod tiktok;
 pub mod timers;
