@@ -149,10 +149,15 @@ impl AdminClient {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    // ADMIN_TOKEN, or the file ADMIN_TOKEN_FILE names, as the service reads it.
+    let from_file = crate::config::secrets::file_overlay(&crate::config::Env)?;
     let token = std::env::var("ADMIN_TOKEN")
         .ok()
+        .or_else(|| from_file.get("ADMIN_TOKEN").cloned())
         .filter(|t| !t.trim().is_empty())
-        .context("ADMIN_TOKEN is not set: the admin API needs the token the service runs with")?;
+        .context(
+            "ADMIN_TOKEN (or ADMIN_TOKEN_FILE) is not set: the admin API needs the token the service runs with",
+        )?;
     let client = AdminClient {
         http: reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))

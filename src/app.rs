@@ -139,18 +139,18 @@ pub async fn start_with(
             netsuite_account_id: cfg.netsuite.account_id.clone(),
         };
         let app = if matches!(cfg.role, Role::All | Role::Ingress) {
-            ingress::router(st, cfg.max_body_bytes)
+            ingress::router(st, cfg.max_body_bytes, &cfg.http)
         } else {
             ops_router(st)
         };
-        let token = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "HTTP server stopped with an error");
-            }
-        }));
+        tasks.push(tokio::spawn(crate::server::serve(
+            listener,
+            app,
+            cfg.http.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+            cfg.shutdown_grace,
+        )));
         tracing::info!(addr = ?addr, role = ?cfg.role, "listening");
     }
 

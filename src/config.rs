@@ -11,6 +11,9 @@ pub mod returns;
 pub mod settlement;
 pub mod charges;
 pub use charges::ChargesConfig;
+pub mod http;
+pub mod secrets;
+pub use http::HttpLimits;
 pub use returns::{RefundRecord, ReturnsConfig};
 pub use settlement::{PayoutRecord, SettlementConfig};
 
@@ -24,6 +27,9 @@ pub enum ConfigError {
         value: String,
         why: String,
     },
+    /// A secret that is a placeholder or too short; its value is never shown.
+    #[error("{name} is refused: {why}")]
+    WeakSecret { name: &'static str, why: String },
 }
 
 #[derive(Debug, Clone)]
@@ -139,12 +145,28 @@ pub enum Role {
 }
 
 /// Where the queue and shared state live.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Backend {
     /// `REDIS_URL` set: Redis Streams, shared by any number of replicas.
     Redis { url: String },
     /// No `REDIS_URL`: one SQLite database under `DATA_DIR`, for a single instance.
     Embedded { data_dir: std::path::PathBuf },
+}
+
+/// The Redis URL may carry a password: debug output masks it.
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Redis { url } => f
+                .debug_struct("Redis")
+                .field("url", &secrets::redact_url(url))
+                .finish(),
+            Backend::Embedded { data_dir } => f
+                .debug_struct("Embedded")
+                .field("data_dir", data_dir)
+                .finish(),
+        }
+    }
 }
 
 impl Backend {
@@ -182,6 +204,8 @@ pub struct Config {
     pub netsuite: NetSuiteConfig,
     pub mapping: MappingConfig,
     pub max_body_bytes: usize,
+    /// Timeouts and caps of the HTTP server (`HTTP_*`).
+    pub http: HttpLimits,
     /// Jobs a worker replica runs at once.
     pub worker_concurrency: usize,
     pub poll_interval: Duration,
@@ -332,6 +356,13 @@ impl Config {
     }
 
     pub fn from_source(src: &dyn Source) -> Result<Config, ConfigError> {
+        // `<NAME>_FILE` secrets sit under the environment (setting both is refused).
+        let from_files = secrets::file_overlay(src)?;
+        let layered = Layered {
+            first: src,
+            then: &from_files,
+        };
+        let src: &dyn Source = &layered;
         let bind_addr = parse_or(src, "BIND_ADDR", "0.0.0.0:8080".parse().expect("literal"))?;
         let role = match src.get("BRIDGE_ROLE").as_deref() {
             None | Some("all") => Role::All,
@@ -349,7 +380,7 @@ impl Config {
             Some(url) if !url.starts_with("redis://") && !url.starts_with("rediss://") => {
                 return Err(ConfigError::Invalid {
                     name: "REDIS_URL",
-                    value: url,
+                    value: secrets::redact_url(&url),
                     why: "expected a redis:// or rediss:// URL (or leave it unset for the \
                           embedded single-instance backend)"
                         .into(),
@@ -554,6 +585,7 @@ impl Config {
                 "MAX_BODY_BYTES",
                 parse_or(src, "MAX_BODY_BYTES", 256 * 1024usize)?,
             )?,
+            http: HttpLimits::from_source(src)?,
             worker_concurrency: positive(
                 "WORKER_CONCURRENCY",
                 parse_or(src, "WORKER_CONCURRENCY", 16usize)?,
@@ -566,21 +598,31 @@ impl Config {
                 parse_or(src, "UNPARK_INTERVAL_SECS", 60u64)?,
             )?),
             shutdown_grace: Duration::from_secs(parse_or(src, "SHUTDOWN_GRACE_SECS", 30u64)?),
-            admin_token: src.get("ADMIN_TOKEN").map(SecretString::from),
+            admin_token: match src.get("ADMIN_TOKEN") {
+                Some(t) => {
+                    secrets::check_strong("ADMIN_TOKEN", &t)?;
+                    Some(SecretString::from(t))
+                }
+                None => None,
+            },
             consumer_name: src.get("CONSUMER_NAME").unwrap_or_else(|| {
                 let host = src.get("HOSTNAME").unwrap_or_else(|| "bridge".into());
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 format!("{host}-{}", &id[..8])
             }),
-            callout_secrets: src
-                .get("NETSUITE_CALLOUT_SECRET")
+            callout_secrets: match src.get("NETSUITE_CALLOUT_SECRET") {
                 // Whitespace-separated, so a rotation can list `<new> <old>`.
-                .map(|v| {
-                    v.split_ascii_whitespace()
+                Some(v) => {
+                    let all: Vec<&str> = v.split_ascii_whitespace().collect();
+                    for s in &all {
+                        secrets::check_strong("NETSUITE_CALLOUT_SECRET", s)?;
+                    }
+                    all.into_iter()
                         .map(|s| SecretString::from(s.to_string()))
                         .collect()
-                })
-                .unwrap_or_default(),
+                }
+                None => Vec::new(),
+            },
             inventory: inventory::InventoryConfig::from_source(src)?,
         })
     }
@@ -604,6 +646,7 @@ pub fn has_no_credentials(src: &dyn Source) -> bool {
     [
         "TIKTOK_APP_KEY",
         "TIKTOK_APP_SECRET",
+        "TIKTOK_APP_SECRET_FILE",
         "NETSUITE_ACCOUNT_ID",
         "NETSUITE_CONSUMER_KEY",
         "NETSUITE_CLIENT_ID",
@@ -731,6 +774,116 @@ mod tests {
             e.contains("REDIS_URL") && e.contains("localhost:6379"),
             "{e}"
         );
+    }
+
+    const STRONG: &str = "9b1f0c3e7a5d48e2b6c4f0a1d3e5b7c9";
+
+    #[test]
+    fn weak_admin_tokens_are_refused_and_not_shown() {
+        for weak in ["REPLACE_ME", "changeme", "test-admin-token"] {
+            let mut m = base();
+            m.insert("ADMIN_TOKEN".into(), weak.into());
+            let e = Config::from_source(&m).unwrap_err().to_string();
+            assert!(
+                e.contains("ADMIN_TOKEN") && e.contains("openssl rand -hex 32"),
+                "{e}"
+            );
+            assert!(!e.contains(weak), "{e}");
+        }
+        let mut m = base();
+        m.insert("ADMIN_TOKEN".into(), STRONG.into());
+        assert!(Config::from_source(&m).unwrap().admin_token.is_some());
+        m.remove("ADMIN_TOKEN");
+        assert!(Config::from_source(&m).unwrap().admin_token.is_none());
+    }
+
+    #[test]
+    fn weak_callout_secrets_are_refused_even_one_of_a_rotating_pair() {
+        for weak in ["REPLACE_ME", "changeme", "only-twenty-bytes-ok"] {
+            let mut m = base();
+            m.insert("NETSUITE_CALLOUT_SECRET".into(), weak.into());
+            let e = Config::from_source(&m).unwrap_err().to_string();
+            assert!(e.contains("NETSUITE_CALLOUT_SECRET"), "{e}");
+            assert!(!e.contains(weak), "{e}");
+        }
+        let mut m = base();
+        m.insert(
+            "NETSUITE_CALLOUT_SECRET".into(),
+            format!("{STRONG} old-short-one"),
+        );
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("13 bytes") && !e.contains("old-short-one"),
+            "{e}"
+        );
+        m.insert(
+            "NETSUITE_CALLOUT_SECRET".into(),
+            format!("{STRONG} {STRONG}x"),
+        );
+        assert_eq!(Config::from_source(&m).unwrap().callout_secrets.len(), 2);
+    }
+
+    #[test]
+    fn secrets_can_come_from_files_but_not_from_both() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin_token");
+        std::fs::write(&path, format!("{STRONG}\n")).unwrap();
+        let mut m = base();
+        m.insert("ADMIN_TOKEN_FILE".into(), path.display().to_string());
+        let c = Config::from_source(&m).unwrap();
+        assert_eq!(c.admin_token.unwrap().expose_secret(), STRONG);
+
+        let weak = dir.path().join("weak");
+        std::fs::write(&weak, "REPLACE_ME\n").unwrap();
+        m.insert("ADMIN_TOKEN_FILE".into(), weak.display().to_string());
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(e.contains("placeholder"), "{e}");
+
+        m.insert("ADMIN_TOKEN_FILE".into(), "/nonexistent/secret".into());
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("ADMIN_TOKEN") && e.contains("/nonexistent/secret"),
+            "{e}"
+        );
+
+        m.insert("ADMIN_TOKEN_FILE".into(), path.display().to_string());
+        m.insert("ADMIN_TOKEN".into(), STRONG.into());
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(e.contains("not both"), "{e}");
+
+        let secret_file = dir.path().join("app_secret");
+        std::fs::write(&secret_file, "from-a-file").unwrap();
+        let mut m = base();
+        m.remove("TIKTOK_APP_SECRET");
+        m.insert(
+            "TIKTOK_APP_SECRET_FILE".into(),
+            secret_file.display().to_string(),
+        );
+        let c = Config::from_source(&m).unwrap();
+        assert_eq!(c.tiktok.app_secret.expose_secret(), "from-a-file");
+        assert!(!has_no_credentials(&HashMap::from([(
+            "TIKTOK_APP_SECRET_FILE".to_string(),
+            "x".to_string()
+        )])));
+    }
+
+    #[test]
+    fn a_redis_url_typo_does_not_show_its_password() {
+        let mut m = base();
+        m.insert(
+            "REDIS_URL".into(),
+            "redis//bridge:Pa55-w0rd-9731@redis:6379".into(),
+        );
+        let e = Config::from_source(&m).unwrap_err().to_string();
+        assert!(e.contains("REDIS_URL") && e.contains("redis:6379"), "{e}");
+        assert!(!e.contains("Pa55-w0rd-9731"), "{e}");
+        m.insert(
+            "REDIS_URL".into(),
+            "redis://bridge:Pa55-w0rd-9731@redis:6379".into(),
+        );
+        let c = Config::from_source(&m).unwrap();
+        assert!(!format!("{c:?}").contains("Pa55-w0rd-9731"));
     }
 
     #[test]

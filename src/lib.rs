@@ -14,6 +14,7 @@ pub mod netsuite;
 pub mod queue;
 pub mod review;
 pub mod settlement;
+pub mod server;
 pub mod state;
 pub mod tiktok;
 pub mod timers;

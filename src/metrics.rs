@@ -61,6 +61,8 @@ pub struct Metrics {
     pub after_sale: AfterSaleMetrics,
     pub inventory: crate::inventory::metrics::InventoryMetrics,
     pub settlement: crate::settlement::metrics::SettlementMetrics,
+    /// The HTTP server's limits at work (see `server.rs`).
+    pub http: HttpMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -176,6 +178,7 @@ impl Metrics {
         let after_sale = AfterSaleMetrics::register(&mut registry);
         let inventory = crate::inventory::metrics::InventoryMetrics::register(&mut registry);
         let settlement = crate::settlement::metrics::SettlementMetrics::register(&mut registry);
+        let http = HttpMetrics::register(&mut registry);
         Metrics {
             registry,
             webhooks_received,
@@ -199,6 +202,7 @@ impl Metrics {
             after_sale,
             inventory,
             settlement,
+            http,
         }
     }
 
@@ -506,5 +510,41 @@ impl AfterSaleMetrics {
                 record: record.to_string(),
             })
             .inc();
+    }
+}
+
+/// The HTTP server's limits (HTTP_*): open connections, requests shed with 503 because too
+/// many were in flight, and bodies that did not arrive in time.
+pub struct HttpMetrics {
+    pub connections: Gauge,
+    pub shed: Counter,
+    pub body_timeouts: Counter,
+}
+
+impl HttpMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let connections = Gauge::default();
+        registry.register(
+            "bridge_http_connections",
+            "HTTP connections open on this replica",
+            connections.clone(),
+        );
+        let shed = Counter::default();
+        registry.register(
+            "bridge_http_requests_shed",
+            "Requests answered 503 with Retry-After because HTTP_MAX_IN_FLIGHT were in flight",
+            shed.clone(),
+        );
+        let body_timeouts = Counter::default();
+        registry.register(
+            "bridge_http_body_timeouts",
+            "Requests answered 408 because the body took longer than HTTP_BODY_TIMEOUT_MS",
+            body_timeouts.clone(),
+        );
+        HttpMetrics {
+            connections,
+            shed,
+            body_timeouts,
+        }
     }
 }

@@ -240,18 +240,46 @@ async fn during_a_rotation_both_secrets_verify() {
     let b = h
         .start(&[
             INGRESS,
-            ("NETSUITE_CALLOUT_SECRET", "new-secret-1 old-secret-0"),
+            (
+                "NETSUITE_CALLOUT_SECRET",
+                "new-secret-1-a7c94e02b58f3d16e9a0c4b7 old-secret-0-3e81d5f7a92c04b6d1e8f5a3",
+            ),
         ])
         .await;
     let body = shipped(&account(&h));
-    assert_eq!(signed(&b, "new-secret-1", "ns_1", now(), &body).await, 200);
-    assert_eq!(signed(&b, "old-secret-0", "ns_2", now(), &body).await, 200);
+    assert_eq!(
+        signed(
+            &b,
+            "new-secret-1-a7c94e02b58f3d16e9a0c4b7",
+            "ns_1",
+            now(),
+            &body
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        signed(
+            &b,
+            "old-secret-0-3e81d5f7a92c04b6d1e8f5a3",
+            "ns_2",
+            now(),
+            &body
+        )
+        .await,
+        200
+    );
     assert_eq!(
         signed(&b, SANDBOX_CALLOUT_SECRET, "ns_3", now(), &body).await,
         401
     );
     // Several signature entries in one header: any match counts.
-    let good = sign(b"new-secret-1", "ns_4", now(), body.as_bytes());
+    let good = sign(
+        b"new-secret-1-a7c94e02b58f3d16e9a0c4b7",
+        "ns_4",
+        now(),
+        body.as_bytes(),
+    );
     let bad = sign(b"retired", "ns_4", now(), body.as_bytes());
     assert_eq!(
         post(
@@ -453,7 +481,10 @@ async fn carrier_map_and_hold_settings_are_read_and_checked() {
         assert!(err.to_string().contains(name), "{name}={bad}: {err}");
     }
     // The rotation list splits on whitespace.
-    settings.insert("NETSUITE_CALLOUT_SECRET".into(), " new\told  ".into());
+    settings.insert(
+        "NETSUITE_CALLOUT_SECRET".into(),
+        " new-secret-1-a7c94e02b58f3d16e9a0c4b7\told-secret-0-3e81d5f7a92c04b6d1e8f5a3  ".into(),
+    );
     let cfg = bridge::config::Config::from_source(&settings).unwrap();
     assert_eq!(cfg.callout_secrets.len(), 2);
 }

@@ -92,7 +92,7 @@ async fn admin(bridge: &RunningBridge, method: reqwest::Method, path: &str) -> s
     let url = format!("http://{}{path}", bridge.addr.expect("ingress"));
     let resp = reqwest::Client::new()
         .request(method, &url)
-        .bearer_auth("test-admin-token")
+        .bearer_auth("test-admin-token-5d2e9a41c7b3f086")
         .send()
         .await
         .expect("admin call");

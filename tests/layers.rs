@@ -35,6 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("timers", 3),
     // 4: HTTP ingress and admin (API and CLI).
     ("ingress", 4),
+    ("server", 4),
     ("admin_cli", 4),
     // 5: wiring.
     ("app", 5),

@@ -107,7 +107,7 @@ async fn an_order_sync_logs_no_buyer_pii_and_no_secrets() {
             "http://{}/admin/orders/{ok}/history",
             b.addr.unwrap()
         ))
-        .bearer_auth("test-admin-token")
+        .bearer_auth("test-admin-token-5d2e9a41c7b3f086")
         .send()
         .await
         .unwrap();
@@ -146,7 +146,7 @@ async fn an_order_sync_logs_no_buyer_pii_and_no_secrets() {
         refreshed_token.as_str(),
         ns.consumer_secret.as_str(),
         ns.token_secret.as_str(),
-        "test-admin-token",
+        "test-admin-token-5d2e9a41c7b3f086",
     ];
     for needle in pii.iter().chain(secrets.iter()) {
         assert!(!needle.is_empty());

@@ -314,7 +314,7 @@ async fn an_unknown_sku_parks_the_order_until_the_item_exists() {
     eventually(WAIT, "order parked", || async {
         let r = http
             .get(&admin)
-            .bearer_auth("test-admin-token")
+            .bearer_auth("test-admin-token-5d2e9a41c7b3f086")
             .send()
             .await
             .unwrap();

@@ -43,14 +43,23 @@ pub struct IngressState {
     pub netsuite_account_id: String,
 }
 
-pub fn router(state: IngressState, max_body_bytes: usize) -> Router {
-    Router::new()
+pub fn router(
+    state: IngressState,
+    max_body_bytes: usize,
+    limits: &crate::config::HttpLimits,
+) -> Router {
+    // Routes that do work take a slot in flight (or are shed with 503); probes and metrics
+    // answer even when the replica is saturated.
+    let work = Router::new()
         .route("/webhooks/tiktok", post(tiktok::receive))
         .route("/callouts/netsuite", post(callout::receive))
+        .merge(admin::routes(state.clone()));
+    let work = crate::server::limit_work(work, limits, max_body_bytes, state.metrics.clone());
+    Router::new()
+        .merge(work)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .merge(admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -3,6 +3,7 @@
 //! names a consumer; ack deletes the row. Retries wait in `delayed`, failures in `dead`.
 
 mod db;
+mod private;
 
 pub use db::{DbError, EmbeddedDb, OpenError, DB_FILE, LOCK_FILE};
 

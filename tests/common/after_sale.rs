@@ -8,7 +8,7 @@ use bridge::jobs::JobContext;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-5d2e9a41c7b3f086";
 
 pub async fn admin(bridge: &RunningBridge, method: reqwest::Method, path: &str) -> (u16, Value) {
     let url = format!("http://{}{path}", bridge.addr.expect("ingress runs"));

@@ -41,7 +41,7 @@ impl Harness {
             ("SHUTDOWN_GRACE_SECS", "10".into()),
             ("WORKER_CONCURRENCY", "8".into()),
             ("NETSUITE_CONCURRENCY", "4".into()),
-            ("ADMIN_TOKEN", "test-admin-token".into()),
+            ("ADMIN_TOKEN", "test-admin-token-5d2e9a41c7b3f086".into()),
         ] {
             settings.insert(k.to_string(), v);
         }

@@ -230,12 +230,12 @@ type Opened = (Connection, File, usize);
 
 fn open_blocking(dir: &Path) -> Result<Opened, OpenError> {
     let shown = dir.display().to_string();
-    std::fs::create_dir_all(dir).map_err(|e| OpenError::DataDir {
+    super::private::create_dir(dir).map_err(|e| OpenError::DataDir {
         dir: shown.clone(),
         why: e.to_string(),
     })?;
     let lock_path = dir.join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
+    let lock = super::private::file_options()
         .create(true)
         .truncate(false)
         .read(true)
@@ -255,6 +255,19 @@ fn open_blocking(dir: &Path) -> Result<Opened, OpenError> {
     }
 
     let path = dir.join(DB_FILE);
+    // Created 0600 before SQLite opens it, so its -wal and -shm files get the same mode.
+    super::private::file_options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| OpenError::DataDir {
+            dir: shown.clone(),
+            why: format!("cannot create {}: {e}", path.display()),
+        })?;
+    let wal = dir.join(format!("{DB_FILE}-wal"));
+    let shm = dir.join(format!("{DB_FILE}-shm"));
+    super::private::tighten(dir, &lock, &[&path, &wal, &shm, &lock_path]);
     let sqlite_err = |cause| OpenError::Sqlite {
         path: path.display().to_string(),
         cause,
