@@ -184,8 +184,10 @@ pub async fn start_with(
                     base: cfg.queue.retry_base,
                     max: cfg.queue.retry_max,
                 },
-                reclaim_idle: cfg.queue.reclaim_idle,
-                lock_ttl: Duration::from_secs(120),
+                lease: crate::worker::LeaseConfig {
+                    expiry: cfg.queue.lease_expiry,
+                    renew_every: cfg.queue.lease_renew,
+                },
                 shutdown_grace: cfg.shutdown_grace,
             },
         );

@@ -236,7 +236,19 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Move scheduled retries whose time has come onto the stream; returns how many.
     async fn promote_due(&self, now_ms: i64, max: usize) -> Result<usize, QueueError>;
 
-    /// Claim jobs idle longer than `min_idle` on any consumer (crashed workers) for `consumer`.
+    /// Renew the leases of deliveries `consumer` holds, given as (message id, delivery
+    /// count): one answer per delivery, false when it is no longer this delivery's (its
+    /// lease expired and another consumer, or a later delivery, took it). A delivery's lease
+    /// runs from its last renewal; `reclaim_idle` with the lease expiry takes only jobs
+    /// whose holder stopped renewing.
+    async fn renew_leases(
+        &self,
+        consumer: &str,
+        held: &[(String, u64)],
+    ) -> Result<Vec<bool>, QueueError>;
+
+    /// Claim jobs whose lease is older than `min_idle` (their worker stopped renewing:
+    /// crash, kill, partition) for `consumer`.
     async fn reclaim_idle(
         &self,
         consumer: &str,
