@@ -154,7 +154,15 @@ pub struct QueueConfig {
     pub backend: Backend,
     /// Prefix of every Redis key; wrapped in `{}` so one deployment shares a cluster slot.
     pub key_prefix: String,
+    /// 0 = no cap: transient failures retry until `retry_horizon`.
     pub max_attempts: u32,
+    pub retry_horizon: Duration,
+    /// How long an order TikTok does not know yet is retried (read lag after a webhook).
+    pub read_lag: Duration,
+    /// Consecutive down failures that open a dependency's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker holds jobs before one probes.
+    pub breaker_open: Duration,
     pub retry_base: Duration,
     pub retry_max: Duration,
     /// A running job's lease: a job whose worker did not renew it for `lease_expiry` is
@@ -388,7 +396,14 @@ impl Config {
         let queue = QueueConfig {
             backend,
             key_prefix,
-            max_attempts: positive("JOB_MAX_ATTEMPTS", parse_or(src, "JOB_MAX_ATTEMPTS", 8)?)?,
+            max_attempts: parse_or(src, "JOB_MAX_ATTEMPTS", 0)?,
+            retry_horizon: Duration::from_secs(positive(
+                "JOB_RETRY_HORIZON_SECS",
+                parse_or(src, "JOB_RETRY_HORIZON_SECS", 48 * 3600u64)?,
+            )?),
+            read_lag: Duration::from_secs(parse_or(src, "TIKTOK_READ_LAG_SECS", 300u64)?),
+            breaker_failures: positive("BREAKER_FAILURES", parse_or(src, "BREAKER_FAILURES", 5)?)?,
+            breaker_open: millis(src, "BREAKER_OPEN_MS", 5_000)?,
             retry_base: millis(src, "JOB_RETRY_BASE_MS", 1_000)?,
             retry_max: millis(src, "JOB_RETRY_MAX_MS", 300_000)?,
             lease_expiry,

@@ -60,6 +60,10 @@ pub struct Metrics {
     pub ops: OpsMetrics,
     pub after_sale: AfterSaleMetrics,
     pub inventory: crate::inventory::metrics::InventoryMetrics,
+    /// 1 while this replica's circuit breaker of a dependency is open.
+    pub breaker_open: Family<Dependency, Gauge>,
+    /// Open breakers of this replica (dependency → opened at, Unix ms), for `/readyz`.
+    pub breakers_open: parking_lot::Mutex<std::collections::BTreeMap<String, i64>>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -174,6 +178,12 @@ impl Metrics {
         let ops = OpsMetrics::register(&mut registry);
         let after_sale = AfterSaleMetrics::register(&mut registry);
         let inventory = crate::inventory::metrics::InventoryMetrics::register(&mut registry);
+        let breaker_open = Family::<Dependency, Gauge>::default();
+        registry.register(
+            "bridge_breaker_open",
+            "1 while this replica's circuit breaker of a dependency (netsuite:<account>, tiktok:<shop>) is open and holds its jobs",
+            breaker_open.clone(),
+        );
         Metrics {
             registry,
             webhooks_received,
@@ -196,6 +206,8 @@ impl Metrics {
             ops,
             after_sale,
             inventory,
+            breaker_open,
+            breakers_open: Default::default(),
         }
     }
 
@@ -239,6 +251,11 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Dependency {
+    pub dependency: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

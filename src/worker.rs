@@ -3,12 +3,14 @@
 //! entity), and turns each outcome into ack, retry with backoff, park or dead letter. It
 //! also promotes due retries and reclaims jobs whose lease ran out (crashed replicas).
 
+pub mod breaker;
 mod lease;
 
+pub use breaker::{Admission, BreakerConfig, Breakers};
 pub use lease::{LeaseConfig, Leases};
 
 use crate::history::{self, HistoryEvent};
-use crate::jobs::{self, JobContext, JobError, Outcome, Prefetched};
+use crate::jobs::{self, Dependency, JobContext, JobError, Outcome, Prefetched};
 use crate::metrics::Kind;
 use crate::queue::{now_ms, Delivery, Job, JobEnvelope, JobQueue};
 use crate::state::{ParkReason, ParkedJob};
@@ -29,9 +31,15 @@ const MAX_DELIVERIES: u64 = 10;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
+    /// Attempts at most before a transient failure is dead-lettered; 0 = no cap, only
+    /// the horizon.
     pub max_attempts: u32,
     pub base: Duration,
     pub max: Duration,
+    /// Transient failures retry until this long after the job first failed.
+    pub horizon: Duration,
+    /// An order TikTok does not know yet is retried this long after its job was queued.
+    pub read_lag: Duration,
 }
 
 impl RetryPolicy {
@@ -42,6 +50,15 @@ impl RetryPolicy {
             .base
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(20)));
         let capped = exp.min(self.max);
+        let half = capped / 2;
+        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
+        half + Duration::from_millis(jitter)
+    }
+
+    /// Backoff of a job that has been failing for `failing_for`: about as long again
+    /// (so waits double), capped at `max`, with the same equal jitter.
+    pub fn delay_for_age(&self, failing_for: Duration) -> Duration {
+        let capped = failing_for.max(self.base).min(self.max);
         let half = capped / 2;
         let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
         half + Duration::from_millis(jitter)
@@ -57,6 +74,10 @@ pub struct WorkerConfig {
     /// Job leases, renewed while a job runs; the entity lock shares them.
     pub lease: LeaseConfig,
     pub shutdown_grace: Duration,
+    pub breaker: BreakerConfig,
+    /// Breaker names of the dependencies: `netsuite:<account>` and `tiktok:<shop>`.
+    pub netsuite_dependency: String,
+    pub tiktok_dependency: String,
 }
 
 pub struct Worker {
@@ -64,6 +85,7 @@ pub struct Worker {
     queue: Arc<dyn JobQueue>,
     cfg: WorkerConfig,
     leases: Arc<Leases>,
+    breakers: Breakers,
 }
 
 /// Aborts a helper task when the worker's own future is dropped (a killed replica).
@@ -86,11 +108,13 @@ fn shop_id_of(job: &Job) -> Option<&str> {
 impl Worker {
     pub fn new(ctx: Arc<JobContext>, queue: Arc<dyn JobQueue>, cfg: WorkerConfig) -> Arc<Self> {
         let leases = Leases::new(queue.clone(), ctx.state.clone(), &cfg.consumer, cfg.lease);
+        let breakers = Breakers::new(cfg.breaker, ctx.metrics.clone());
         Arc::new(Worker {
             ctx,
             queue,
             cfg,
             leases,
+            breakers,
         })
     }
 
@@ -369,6 +393,19 @@ impl Worker {
             self.finish_dead(&d, &why).await;
             return;
         }
+        // Every job reads or writes both sides; while either is down it waits here.
+        let deps = [
+            self.cfg.netsuite_dependency.clone(),
+            self.cfg.tiktok_dependency.clone(),
+        ];
+        match self.breakers.admit(&deps) {
+            Admission::Run => {}
+            Admission::Probe => tracing::info!("job probes a dependency whose breaker was open"),
+            Admission::Wait(wait) => {
+                self.hold(&d, wait).await;
+                return;
+            }
+        }
         let lock_key = env.job.entity_key().map(|k| format!("entity:{k}"));
         let mut lock_token = None;
         if let Some(key) = &lock_key {
@@ -416,6 +453,13 @@ impl Worker {
             self.ctx.metrics.job(kind, "lease_lost");
             return;
         };
+        match &result {
+            Err(JobError::Down { dependency, .. }) => {
+                self.breakers.failure(self.dependency(*dependency));
+            }
+            // It got an answer (a verdict on the job is still an answer).
+            _ => self.breakers.success(&deps),
+        }
         self.ctx
             .metrics
             .job_duration
@@ -475,14 +519,64 @@ impl Worker {
         }
     }
 
+    fn dependency(&self, dep: Dependency) -> &str {
+        match dep {
+            Dependency::NetSuite => &self.cfg.netsuite_dependency,
+            Dependency::TikTok => &self.cfg.tiktok_dependency,
+        }
+    }
+
+    /// Puts the job back, same attempt, for `wait`: a dependency it needs is down.
+    async fn hold(&self, d: &Delivery, wait: Duration) {
+        self.ctx.metrics.job(d.envelope.job.kind(), "held");
+        let run_at = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        if let Err(e) = self.queue.retry_at(d, &d.envelope, run_at).await {
+            tracing::error!(error = %e, "could not hold job; it stays pending");
+        }
+    }
+
     async fn finish_error(&self, d: &Delivery, err: JobError) {
         let env = &d.envelope;
         let kind = env.job.kind();
-        if err.is_retryable() && env.attempt < self.cfg.retry.max_attempts {
+        let now = now_ms();
+        let since = env.retry_since_ms.unwrap_or(now);
+        let age = |from: i64| Duration::from_millis(u64::try_from(now - from).unwrap_or(0));
+        // A dependency that is down costs a job one attempt at most: while its breaker is
+        // open the job waits for the breaker, and later down failures of a job that failed
+        // before back off by how long it has been failing (doubling in effect). The horizon
+        // still runs.
+        if let JobError::Down { dependency, .. } = &err {
+            let breaker_wait = self.breakers.wait_for(self.dependency(*dependency));
+            if (breaker_wait.is_some() || env.retry_since_ms.is_some())
+                && age(since) < self.cfg.retry.horizon
+            {
+                let wait = breaker_wait.unwrap_or_else(|| self.cfg.retry.delay_for_age(age(since)));
+                let next = JobEnvelope {
+                    last_error: Some(err.to_string()),
+                    retry_since_ms: Some(since),
+                    ..env.clone()
+                };
+                tracing::warn!(error = %err, wait_ms = wait.as_millis() as u64, "dependency down; job waits without spending an attempt");
+                self.ctx.metrics.job(kind, "held");
+                let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                if let Err(e) = self.queue.retry_at(d, &next, run_at).await {
+                    tracing::error!(error = %e, "could not hold job; it stays pending");
+                }
+                return;
+            }
+        }
+        let within_horizon = match &err {
+            JobError::NotYetVisible(_) => age(env.enqueued_at_ms) < self.cfg.retry.read_lag,
+            _ => age(since) < self.cfg.retry.horizon,
+        };
+        let under_cap =
+            self.cfg.retry.max_attempts == 0 || env.attempt < self.cfg.retry.max_attempts;
+        if err.is_retryable() && within_horizon && under_cap {
             let wait = self.cfg.retry.delay(env.attempt);
             let next = JobEnvelope {
                 attempt: env.attempt + 1,
                 last_error: Some(err.to_string()),
+                retry_since_ms: Some(since),
                 ..env.clone()
             };
             tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "job failed; will retry");
@@ -491,16 +585,24 @@ impl Worker {
                 .await;
             if let Err(e) = self
                 .queue
-                .retry_at(d, &next, now_ms() + wait.as_millis() as i64)
+                .retry_at(d, &next, now + wait.as_millis() as i64)
                 .await
             {
                 tracing::error!(error = %e, "could not schedule retry; job stays pending");
             }
         } else {
-            let why = if err.is_retryable() {
-                format!("gave up after {} attempts: {err}", env.attempt)
-            } else {
-                err.to_string()
+            let why = match &err {
+                _ if !err.is_retryable() => err.to_string(),
+                JobError::NotYetVisible(_) => format!(
+                    "still not visible after {} s: {err}",
+                    self.cfg.retry.read_lag.as_secs()
+                ),
+                _ if !under_cap => format!("gave up after {} attempts: {err}", env.attempt),
+                _ => format!(
+                    "gave up after retrying for {} s ({} attempts): {err}",
+                    age(since).as_secs(),
+                    env.attempt
+                ),
             };
             self.finish_dead(d, &why).await;
         }
@@ -526,6 +628,8 @@ mod tests {
             max_attempts: 8,
             base: Duration::from_millis(100),
             max: Duration::from_millis(1000),
+            horizon: Duration::from_secs(3600),
+            read_lag: Duration::from_secs(60),
         };
         for _ in 0..50 {
             let d1 = p.delay(1);

@@ -138,6 +138,10 @@ pub struct JobEnvelope {
     pub enqueued_at_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// When the job first failed (Unix ms): its retry horizon runs from here. Cleared by a
+    /// replay, which starts a fresh horizon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_since_ms: Option<i64>,
 }
 
 impl JobEnvelope {
@@ -148,6 +152,7 @@ impl JobEnvelope {
             attempt: 1,
             enqueued_at_ms: now_ms(),
             last_error: None,
+            retry_since_ms: None,
         }
     }
 }

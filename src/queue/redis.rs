@@ -445,6 +445,7 @@ impl RedisQueue {
         })?;
         envelope.attempt = 1;
         envelope.last_error = None;
+        envelope.retry_since_ms = None;
         let json = encode(&envelope)?;
         let replayed: i64 = bounded(
             CALL_TIMEOUT,

@@ -448,6 +448,7 @@ impl JobQueue for SqliteQueue {
                     })?;
                 envelope.attempt = 1;
                 envelope.last_error = None;
+                envelope.retry_since_ms = None;
                 let fresh = serde_json::to_string(&envelope).map_err(|e| DbError::Corrupt {
                     id: id.clone(),
                     reason: e.to_string(),
