@@ -183,10 +183,20 @@ pub async fn start_with(
                     max_attempts: cfg.queue.max_attempts,
                     base: cfg.queue.retry_base,
                     max: cfg.queue.retry_max,
+                    horizon: cfg.queue.retry_horizon,
+                    read_lag: cfg.queue.read_lag,
                 },
-                reclaim_idle: cfg.queue.reclaim_idle,
-                lock_ttl: Duration::from_secs(120),
+                lease: crate::worker::LeaseConfig {
+                    expiry: cfg.queue.lease_expiry,
+                    renew_every: cfg.queue.lease_renew,
+                },
                 shutdown_grace: cfg.shutdown_grace,
+                breaker: crate::worker::BreakerConfig {
+                    failures: cfg.queue.breaker_failures,
+                    open_for: cfg.queue.breaker_open,
+                },
+                netsuite_dependency: format!("netsuite:{}", cfg.netsuite.account_id),
+                tiktok_dependency: format!("tiktok:{}", cfg.tiktok.shop_id),
             },
         );
         tasks.push(tokio::spawn(worker.run(shutdown.clone())));

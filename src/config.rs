@@ -187,11 +187,21 @@ pub struct QueueConfig {
     pub backend: Backend,
     /// Prefix of every Redis key; wrapped in `{}` so one deployment shares a cluster slot.
     pub key_prefix: String,
+    /// 0 = no cap: transient failures retry until `retry_horizon`.
     pub max_attempts: u32,
+    pub retry_horizon: Duration,
+    /// How long an order TikTok does not know yet is retried (read lag after a webhook).
+    pub read_lag: Duration,
+    /// Consecutive down failures that open a dependency's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker holds jobs before one probes.
+    pub breaker_open: Duration,
     pub retry_base: Duration,
     pub retry_max: Duration,
-    /// A job pending longer than this on a consumer is reclaimed by another.
-    pub reclaim_idle: Duration,
+    /// A running job's lease: a job whose worker did not renew it for `lease_expiry` is
+    /// taken over by another; the worker renews every `lease_renew`.
+    pub lease_expiry: Duration,
+    pub lease_renew: Duration,
     pub dedupe_ttl: Duration,
 }
 
@@ -405,13 +415,41 @@ impl Config {
                 why: "must not contain braces or spaces (the bridge adds the hash tag)".into(),
             });
         }
+        // `JOB_RECLAIM_IDLE_MS` was the reclaim time before leases; it still sets the expiry.
+        let lease_expiry = match src.get("JOB_LEASE_MS") {
+            Some(_) => millis(src, "JOB_LEASE_MS", 30_000)?,
+            None => millis(src, "JOB_RECLAIM_IDLE_MS", 30_000)?,
+        };
+        let lease_renew = match src.get("JOB_LEASE_RENEW_MS") {
+            Some(_) => millis(src, "JOB_LEASE_RENEW_MS", 10_000)?,
+            None => lease_expiry / 3,
+        };
+        if lease_renew.saturating_mul(2) > lease_expiry {
+            return Err(ConfigError::Invalid {
+                name: "JOB_LEASE_RENEW_MS",
+                value: lease_renew.as_millis().to_string(),
+                why: format!(
+                    "must be at most half of JOB_LEASE_MS ({} ms), or one late heartbeat \
+                     would hand a running job to another worker",
+                    lease_expiry.as_millis()
+                ),
+            });
+        }
         let queue = QueueConfig {
             backend,
             key_prefix,
-            max_attempts: positive("JOB_MAX_ATTEMPTS", parse_or(src, "JOB_MAX_ATTEMPTS", 8)?)?,
+            max_attempts: parse_or(src, "JOB_MAX_ATTEMPTS", 0)?,
+            retry_horizon: Duration::from_secs(positive(
+                "JOB_RETRY_HORIZON_SECS",
+                parse_or(src, "JOB_RETRY_HORIZON_SECS", 48 * 3600u64)?,
+            )?),
+            read_lag: Duration::from_secs(parse_or(src, "TIKTOK_READ_LAG_SECS", 300u64)?),
+            breaker_failures: positive("BREAKER_FAILURES", parse_or(src, "BREAKER_FAILURES", 5)?)?,
+            breaker_open: millis(src, "BREAKER_OPEN_MS", 5_000)?,
             retry_base: millis(src, "JOB_RETRY_BASE_MS", 1_000)?,
             retry_max: millis(src, "JOB_RETRY_MAX_MS", 300_000)?,
-            reclaim_idle: millis(src, "JOB_RECLAIM_IDLE_MS", 30_000)?,
+            lease_expiry,
+            lease_renew,
             dedupe_ttl: Duration::from_secs(positive(
                 "DEDUPE_TTL_SECS",
                 parse_or(src, "DEDUPE_TTL_SECS", 72 * 3600u64)?,

@@ -63,6 +63,10 @@ pub struct Metrics {
     pub settlement: crate::settlement::metrics::SettlementMetrics,
     /// The HTTP server's limits at work (see `server.rs`).
     pub http: HttpMetrics,
+    /// 1 while this replica's circuit breaker of a dependency is open.
+    pub breaker_open: Family<Dependency, Gauge>,
+    /// Open breakers of this replica (dependency → opened at, Unix ms), for `/readyz`.
+    pub breakers_open: parking_lot::Mutex<std::collections::BTreeMap<String, i64>>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -179,6 +183,12 @@ impl Metrics {
         let inventory = crate::inventory::metrics::InventoryMetrics::register(&mut registry);
         let settlement = crate::settlement::metrics::SettlementMetrics::register(&mut registry);
         let http = HttpMetrics::register(&mut registry);
+        let breaker_open = Family::<Dependency, Gauge>::default();
+        registry.register(
+            "bridge_breaker_open",
+            "1 while this replica's circuit breaker of a dependency (netsuite:<account>, tiktok:<shop>) is open and holds its jobs",
+            breaker_open.clone(),
+        );
         Metrics {
             registry,
             webhooks_received,
@@ -203,6 +213,8 @@ impl Metrics {
             inventory,
             settlement,
             http,
+            breaker_open,
+            breakers_open: Default::default(),
         }
     }
 
@@ -246,6 +258,11 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Dependency {
+    pub dependency: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

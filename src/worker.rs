@@ -1,10 +1,16 @@
 //! The worker: reads jobs from the queue in batches, prefetches the TikTok orders of a
 //! batch in one Get Order Detail call, runs handlers concurrently (never two on the same
 //! entity), and turns each outcome into ack, retry with backoff, park or dead letter. It
-//! also promotes due retries and reclaims jobs left pending by crashed replicas.
+//! also promotes due retries and reclaims jobs whose lease ran out (crashed replicas).
+
+pub mod breaker;
+mod lease;
+
+pub use breaker::{Admission, BreakerConfig, Breakers};
+pub use lease::{LeaseConfig, Leases};
 
 use crate::history::{self, HistoryEvent};
-use crate::jobs::{self, JobContext, JobError, Outcome, Prefetched};
+use crate::jobs::{self, Dependency, JobContext, JobError, Outcome, Prefetched};
 use crate::metrics::Kind;
 use crate::queue::{now_ms, Delivery, Job, JobEnvelope, JobQueue};
 use crate::state::{ParkReason, ParkedJob};
@@ -20,12 +26,20 @@ use tracing::Instrument;
 
 /// Get Order Detail takes at most 50 ids a call.
 const MAX_BATCH: usize = 50;
+/// A job handed out this often lost its lease every time (it keeps killing workers).
+const MAX_DELIVERIES: u64 = 10;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
+    /// Attempts at most before a transient failure is dead-lettered; 0 = no cap, only
+    /// the horizon.
     pub max_attempts: u32,
     pub base: Duration,
     pub max: Duration,
+    /// Transient failures retry until this long after the job first failed.
+    pub horizon: Duration,
+    /// An order TikTok does not know yet is retried this long after its job was queued.
+    pub read_lag: Duration,
 }
 
 impl RetryPolicy {
@@ -40,6 +54,15 @@ impl RetryPolicy {
         let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
         half + Duration::from_millis(jitter)
     }
+
+    /// Backoff of a job that has been failing for `failing_for`: about as long again
+    /// (so waits double), capped at `max`, with the same equal jitter.
+    pub fn delay_for_age(&self, failing_for: Duration) -> Duration {
+        let capped = failing_for.max(self.base).min(self.max);
+        let half = capped / 2;
+        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
+        half + Duration::from_millis(jitter)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -48,16 +71,30 @@ pub struct WorkerConfig {
     pub consumer: String,
     pub concurrency: usize,
     pub retry: RetryPolicy,
-    pub reclaim_idle: Duration,
-    /// How long an entity lock lives if its holder dies without releasing it.
-    pub lock_ttl: Duration,
+    /// Job leases, renewed while a job runs; the entity lock shares them.
+    pub lease: LeaseConfig,
     pub shutdown_grace: Duration,
+    pub breaker: BreakerConfig,
+    /// Breaker names of the dependencies: `netsuite:<account>` and `tiktok:<shop>`.
+    pub netsuite_dependency: String,
+    pub tiktok_dependency: String,
 }
 
 pub struct Worker {
     ctx: Arc<JobContext>,
     queue: Arc<dyn JobQueue>,
     cfg: WorkerConfig,
+    leases: Arc<Leases>,
+    breakers: Breakers,
+}
+
+/// Aborts a helper task when the worker's own future is dropped (a killed replica).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn order_id_of(job: &Job) -> Option<&str> {
@@ -70,7 +107,15 @@ fn shop_id_of(job: &Job) -> Option<&str> {
 
 impl Worker {
     pub fn new(ctx: Arc<JobContext>, queue: Arc<dyn JobQueue>, cfg: WorkerConfig) -> Arc<Self> {
-        Arc::new(Worker { ctx, queue, cfg })
+        let leases = Leases::new(queue.clone(), ctx.state.clone(), &cfg.consumer, cfg.lease);
+        let breakers = Breakers::new(cfg.breaker, ctx.metrics.clone());
+        Arc::new(Worker {
+            ctx,
+            queue,
+            cfg,
+            leases,
+            breakers,
+        })
     }
 
     /// Run until `shutdown` is cancelled, then stop reading and let in-flight jobs finish
@@ -79,7 +124,10 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
         let mut tasks = JoinSet::new();
         let promoter = tokio::spawn(self.clone().promote_loop(shutdown.clone()));
-        let reclaim_every = (self.cfg.reclaim_idle / 2).max(Duration::from_millis(200));
+        // Renewals go on through the drain below and stop with this future (or its abort).
+        let stop_renewing = CancellationToken::new();
+        let _renewer = AbortOnDrop(tokio::spawn(self.leases.clone().run(stop_renewing.clone())));
+        let reclaim_every = self.cfg.lease.renew_every.max(Duration::from_millis(200));
         let mut next_reclaim = Instant::now() + reclaim_every;
         let mut read_errors = 0u32;
 
@@ -96,20 +144,20 @@ impl Worker {
                 break;
             }
             // Read ahead of free permits: a burst waiting on NetSuite is then fetched from
-            // TikTok in batches of up to 50 instead of one order per freed permit. Jobs wait
-            // here for a permit at most a few seconds (far below the reclaim idle time), and
-            // the order sync refuses to write a read older than the last one written.
+            // TikTok in batches of up to 50 instead of one order per freed permit. Jobs
+            // waiting here for a permit keep their leases, and the order sync refuses to
+            // write a read older than the last one written.
             let want = MAX_BATCH.min(2 * self.cfg.concurrency).max(1);
             let batch = if Instant::now() >= next_reclaim {
                 next_reclaim = Instant::now() + reclaim_every;
                 self.queue
-                    .reclaim_idle(&self.cfg.consumer, self.cfg.reclaim_idle, want)
+                    .reclaim_idle(&self.cfg.consumer, self.cfg.lease.expiry, want)
                     .await
                     .inspect(|d| {
                         if !d.is_empty() {
                             tracing::warn!(
                                 count = d.len(),
-                                "reclaimed jobs left by a stopped worker"
+                                "reclaimed jobs whose lease expired (a stopped worker)"
                             );
                         }
                     })
@@ -156,6 +204,7 @@ impl Worker {
             );
             tasks.abort_all();
         }
+        stop_renewing.cancel();
         promoter.abort();
         tracing::info!(consumer = %self.cfg.consumer, "worker stopped");
     }
@@ -182,11 +231,18 @@ impl Worker {
         permits: &Arc<Semaphore>,
         tasks: &mut JoinSet<()>,
     ) {
-        let read_at = Instant::now();
-        let prefetched = Arc::new(self.prefetch(&deliveries).await);
+        // Leases from the moment of the read: jobs waiting for a permit are held too.
+        let held: Vec<_> = deliveries
+            .into_iter()
+            .map(|d| {
+                let guard = self.leases.hold(&d);
+                (d, guard)
+            })
+            .collect();
+        let batch: Vec<Delivery> = held.iter().map(|(d, _)| d.clone()).collect();
+        let prefetched = Arc::new(self.prefetch(&batch).await);
         let mut first = Some(first);
-        let total = deliveries.len();
-        for (i, d) in deliveries.into_iter().enumerate() {
+        for (d, guard) in held {
             let permit = match first.take() {
                 Some(p) => p,
                 None => match permits.clone().acquire_owned().await {
@@ -194,15 +250,9 @@ impl Worker {
                     Err(_) => return,
                 },
             };
-            if read_at.elapsed() > self.cfg.reclaim_idle / 2 {
-                // Waited so long for a permit that another replica may reclaim these jobs
-                // (same envelope id, same entity lock owner): leave them pending for the
-                // reaper rather than risk two workers on one order.
-                tracing::warn!(
-                    left = total - i,
-                    "read-ahead jobs waited too long for a worker slot; leaving them to be reclaimed"
-                );
-                return;
+            if guard.lost.is_cancelled() {
+                // Its lease went while it waited; whoever holds it now runs it.
+                continue;
             }
             let me = self.clone();
             let pre = prefetched.clone();
@@ -215,7 +265,8 @@ impl Worker {
             );
             tasks.spawn(
                 async move {
-                    me.handle(d, &pre).await;
+                    me.handle(d, &pre, &guard).await;
+                    drop(guard);
                     drop(permit);
                 }
                 .instrument(span),
@@ -330,11 +381,11 @@ impl Worker {
         history::record(self.ctx.state.as_ref(), order_id, event).await;
     }
 
-    async fn handle(&self, d: Delivery, prefetched: &Prefetched) {
+    async fn handle(&self, d: Delivery, prefetched: &Prefetched, lease: &lease::LeaseGuard) {
         let env = &d.envelope;
         let kind = env.job.kind();
-        if d.delivery_count > u64::from(self.cfg.retry.max_attempts) + 1 {
-            // Handed out again and again without an answer: it keeps killing workers.
+        if d.delivery_count > MAX_DELIVERIES {
+            // Its lease ran out again and again without an answer: it keeps killing workers.
             let why = format!(
                 "delivered {} times without completing (worker crashes?)",
                 d.delivery_count
@@ -342,17 +393,29 @@ impl Worker {
             self.finish_dead(&d, &why).await;
             return;
         }
+        // Every job reads or writes both sides; while either is down it waits here.
+        let deps = [
+            self.cfg.netsuite_dependency.clone(),
+            self.cfg.tiktok_dependency.clone(),
+        ];
+        match self.breakers.admit(&deps) {
+            Admission::Run => {}
+            Admission::Probe => tracing::info!("job probes a dependency whose breaker was open"),
+            Admission::Wait(wait) => {
+                self.hold(&d, wait).await;
+                return;
+            }
+        }
         let lock_key = env.job.entity_key().map(|k| format!("entity:{k}"));
+        let mut lock_token = None;
         if let Some(key) = &lock_key {
-            match self
-                .ctx
-                .state
-                .try_lock(key, &env.id, self.cfg.lock_ttl)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    // Another worker is on this entity: run again shortly, same attempt.
+            match self.ctx.state.lock_fenced(key, self.cfg.lease.expiry).await {
+                Ok(Some(token)) => {
+                    lease.set_lock(key, token);
+                    lock_token = Some(token);
+                }
+                Ok(None) => {
+                    // Another job is on this entity: run again shortly, same attempt.
                     let wait = rand::thread_rng().gen_range(200..600);
                     self.ctx.metrics.job(kind, "deferred");
                     if let Err(e) = self.queue.retry_at(&d, env, now_ms() + wait).await {
@@ -369,11 +432,33 @@ impl Worker {
         }
 
         let started = Instant::now();
-        let result = self.run_job(env, prefetched).await;
-        if let Some(key) = &lock_key {
-            if let Err(e) = self.ctx.state.unlock(key, &env.id).await {
+        let result = tokio::select! {
+            r = self.run_job(env, prefetched) => Some(r),
+            _ = lease.lost.cancelled() => None,
+        };
+        let still_ours = match result {
+            // The lease went (this worker stalled or lost Redis for a whole lease): another
+            // worker may run the job now, so this copy stops and writes no outcome.
+            None => false,
+            Some(_) => self.leases.confirm(&d).await,
+        };
+        if let (Some(key), Some(token)) = (&lock_key, lock_token) {
+            // Fenced: a no-op if a newer holder has the lock by now.
+            if let Err(e) = self.ctx.state.unlock_fenced(key, token).await {
                 tracing::warn!(error = %e, "could not release entity lock; it expires by itself");
             }
+        }
+        let Some(result) = result.filter(|_| still_ours) else {
+            tracing::warn!("job lease lost mid-run; its new holder finishes it");
+            self.ctx.metrics.job(kind, "lease_lost");
+            return;
+        };
+        match &result {
+            Err(JobError::Down { dependency, .. }) => {
+                self.breakers.failure(self.dependency(*dependency));
+            }
+            // It got an answer (a verdict on the job is still an answer).
+            _ => self.breakers.success(&deps),
         }
         self.ctx
             .metrics
@@ -434,14 +519,64 @@ impl Worker {
         }
     }
 
+    fn dependency(&self, dep: Dependency) -> &str {
+        match dep {
+            Dependency::NetSuite => &self.cfg.netsuite_dependency,
+            Dependency::TikTok => &self.cfg.tiktok_dependency,
+        }
+    }
+
+    /// Puts the job back, same attempt, for `wait`: a dependency it needs is down.
+    async fn hold(&self, d: &Delivery, wait: Duration) {
+        self.ctx.metrics.job(d.envelope.job.kind(), "held");
+        let run_at = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        if let Err(e) = self.queue.retry_at(d, &d.envelope, run_at).await {
+            tracing::error!(error = %e, "could not hold job; it stays pending");
+        }
+    }
+
     async fn finish_error(&self, d: &Delivery, err: JobError) {
         let env = &d.envelope;
         let kind = env.job.kind();
-        if err.is_retryable() && env.attempt < self.cfg.retry.max_attempts {
+        let now = now_ms();
+        let since = env.retry_since_ms.unwrap_or(now);
+        let age = |from: i64| Duration::from_millis(u64::try_from(now - from).unwrap_or(0));
+        // A dependency that is down costs a job one attempt at most: while its breaker is
+        // open the job waits for the breaker, and later down failures of a job that failed
+        // before back off by how long it has been failing (doubling in effect). The horizon
+        // still runs.
+        if let JobError::Down { dependency, .. } = &err {
+            let breaker_wait = self.breakers.wait_for(self.dependency(*dependency));
+            if (breaker_wait.is_some() || env.retry_since_ms.is_some())
+                && age(since) < self.cfg.retry.horizon
+            {
+                let wait = breaker_wait.unwrap_or_else(|| self.cfg.retry.delay_for_age(age(since)));
+                let next = JobEnvelope {
+                    last_error: Some(err.to_string()),
+                    retry_since_ms: Some(since),
+                    ..env.clone()
+                };
+                tracing::warn!(error = %err, wait_ms = wait.as_millis() as u64, "dependency down; job waits without spending an attempt");
+                self.ctx.metrics.job(kind, "held");
+                let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                if let Err(e) = self.queue.retry_at(d, &next, run_at).await {
+                    tracing::error!(error = %e, "could not hold job; it stays pending");
+                }
+                return;
+            }
+        }
+        let within_horizon = match &err {
+            JobError::NotYetVisible(_) => age(env.enqueued_at_ms) < self.cfg.retry.read_lag,
+            _ => age(since) < self.cfg.retry.horizon,
+        };
+        let under_cap =
+            self.cfg.retry.max_attempts == 0 || env.attempt < self.cfg.retry.max_attempts;
+        if err.is_retryable() && within_horizon && under_cap {
             let wait = self.cfg.retry.delay(env.attempt);
             let next = JobEnvelope {
                 attempt: env.attempt + 1,
                 last_error: Some(err.to_string()),
+                retry_since_ms: Some(since),
                 ..env.clone()
             };
             tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "job failed; will retry");
@@ -450,16 +585,24 @@ impl Worker {
                 .await;
             if let Err(e) = self
                 .queue
-                .retry_at(d, &next, now_ms() + wait.as_millis() as i64)
+                .retry_at(d, &next, now + wait.as_millis() as i64)
                 .await
             {
                 tracing::error!(error = %e, "could not schedule retry; job stays pending");
             }
         } else {
-            let why = if err.is_retryable() {
-                format!("gave up after {} attempts: {err}", env.attempt)
-            } else {
-                err.to_string()
+            let why = match &err {
+                _ if !err.is_retryable() => err.to_string(),
+                JobError::NotYetVisible(_) => format!(
+                    "still not visible after {} s: {err}",
+                    self.cfg.retry.read_lag.as_secs()
+                ),
+                _ if !under_cap => format!("gave up after {} attempts: {err}", env.attempt),
+                _ => format!(
+                    "gave up after retrying for {} s ({} attempts): {err}",
+                    age(since).as_secs(),
+                    env.attempt
+                ),
             };
             self.finish_dead(d, &why).await;
         }
@@ -485,6 +628,8 @@ mod tests {
             max_attempts: 8,
             base: Duration::from_millis(100),
             max: Duration::from_millis(1000),
+            horizon: Duration::from_secs(3600),
+            read_lag: Duration::from_secs(60),
         };
         for _ in 0..50 {
             let d1 = p.delay(1);

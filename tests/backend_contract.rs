@@ -111,6 +111,8 @@ contract!(
     lists_keep_the_newest_entries_oldest_first,
     hashes_set_delete_and_compare_delete,
     counters_increment_and_only_rise,
+    a_renewed_lease_is_never_reclaimed_and_a_stale_delivery_cannot_renew,
+    fenced_locks_rise_and_a_stale_holder_can_neither_renew_nor_unlock,
 );
 
 fn job(order_id: &str) -> JobEnvelope {
@@ -685,4 +687,93 @@ async fn a_second_open_of_the_same_data_dir_is_refused_and_points_to_redis() {
     EmbeddedDb::open(dir.path())
         .await
         .expect("free again once the first is closed");
+}
+
+async fn a_renewed_lease_is_never_reclaimed_and_a_stale_delivery_cannot_renew(b: Backend) {
+    let q = b.queue.as_ref();
+    q.enqueue(&job("o1")).await.unwrap();
+    let taken = read_all(q, "runner").await;
+    let held = vec![(taken[0].message_id.clone(), taken[0].delivery_count)];
+    let expiry = Duration::from_millis(400);
+    // Renewed every 150 ms for three lease lengths: nobody may take it meanwhile.
+    let until = Instant::now() + expiry * 3;
+    while Instant::now() < until {
+        assert_eq!(q.renew_leases("runner", &held).await.unwrap(), vec![true]);
+        assert!(
+            b.other
+                .reclaim_idle("rescuer", expiry, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a job whose lease is renewed is never reclaimed"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // The runner stops renewing (killed): the job is taken over once the lease expired.
+    tokio::time::sleep(expiry + Duration::from_millis(100)).await;
+    let rescued = b.other.reclaim_idle("rescuer", expiry, 10).await.unwrap();
+    assert_eq!(rescued.len(), 1);
+    assert_eq!(rescued[0].delivery_count, 2);
+    // The old holder cannot renew it back, not even as the rescuer's consumer name with the
+    // old delivery count; the rescuer can.
+    assert_eq!(q.renew_leases("runner", &held).await.unwrap(), vec![false]);
+    let stale_as_rescuer = vec![(taken[0].message_id.clone(), 1)];
+    assert_eq!(
+        q.renew_leases("rescuer", &stale_as_rescuer).await.unwrap(),
+        vec![false]
+    );
+    let fresh = vec![(rescued[0].message_id.clone(), rescued[0].delivery_count)];
+    assert_eq!(q.renew_leases("rescuer", &fresh).await.unwrap(), vec![true]);
+    // An acked job has no lease left to renew.
+    q.ack(&rescued[0]).await.unwrap();
+    assert_eq!(
+        q.renew_leases("rescuer", &fresh).await.unwrap(),
+        vec![false]
+    );
+}
+
+async fn fenced_locks_rise_and_a_stale_holder_can_neither_renew_nor_unlock(b: Backend) {
+    let s = b.state.as_ref();
+    let ttl = Duration::from_millis(300);
+    let first = s
+        .lock_fenced("entity:o1", ttl)
+        .await
+        .unwrap()
+        .expect("free");
+    assert_eq!(s.lock_fenced("entity:o1", ttl).await.unwrap(), None, "held");
+    assert!(s.renew_fenced("entity:o1", first, ttl).await.unwrap());
+    // The holder stalls past its lease; a newer holder takes the lock.
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert!(
+        !s.renew_fenced("entity:o1", first, ttl).await.unwrap(),
+        "an expired lock is not renewed by its old token"
+    );
+    let second = s
+        .lock_fenced("entity:o1", ttl)
+        .await
+        .unwrap()
+        .expect("expired lock is free");
+    assert!(second > first, "tokens rise per holder");
+    // The stale holder wakes up: it can neither renew nor release the newer lock.
+    assert!(!s.renew_fenced("entity:o1", first, ttl).await.unwrap());
+    assert!(!s.unlock_fenced("entity:o1", first).await.unwrap());
+    assert_eq!(
+        s.lock_fenced("entity:o1", ttl).await.unwrap(),
+        None,
+        "the newer holder still has it"
+    );
+    assert!(s.unlock_fenced("entity:o1", second).await.unwrap());
+    let third = s
+        .lock_fenced("entity:o1", ttl)
+        .await
+        .unwrap()
+        .expect("free");
+    assert!(third > second);
+    // Tokens rise across keys too (one sequence per deployment).
+    let other = s
+        .lock_fenced("entity:o2", ttl)
+        .await
+        .unwrap()
+        .expect("free");
+    assert!(other > third);
 }

@@ -460,8 +460,8 @@ async fn read_ahead_jobs_that_wait_too_long_are_left_to_the_reaper_and_land_once
         h.order(id, &lines_ab());
         assert_eq!(h.webhook(&ingress, 1, id).await, 200);
     }
-    // One slot, NetSuite slower than half the reclaim time: the second job of each
-    // read-ahead batch waits past it and must be left pending for the reaper.
+    // One slot, NetSuite slower than half the lease: the second job of each read-ahead
+    // batch waits past it for a slot, holding its lease, and still runs once.
     h.sandbox.netsuite.set_faults(NetSuiteFaults {
         latency_ms: Some(1000),
         ..Default::default()

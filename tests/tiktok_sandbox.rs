@@ -104,6 +104,21 @@ impl StateStore for MemState {
     async fn raise_to(&self, _k: &str, _v: u64) -> Result<bool, StateError> {
         Err(StateError::Unavailable("MemState has no counters".into()))
     }
+    async fn lock_fenced(&self, _k: &str, _t: Duration) -> Result<Option<u64>, StateError> {
+        Err(StateError::Unavailable(
+            "MemState has no fenced locks".into(),
+        ))
+    }
+    async fn renew_fenced(&self, _k: &str, _tok: u64, _t: Duration) -> Result<bool, StateError> {
+        Err(StateError::Unavailable(
+            "MemState has no fenced locks".into(),
+        ))
+    }
+    async fn unlock_fenced(&self, _k: &str, _tok: u64) -> Result<bool, StateError> {
+        Err(StateError::Unavailable(
+            "MemState has no fenced locks".into(),
+        ))
+    }
 }
 
 struct Harness {

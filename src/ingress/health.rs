@@ -13,7 +13,25 @@ pub async fn healthz() -> &'static str {
 
 pub async fn readyz(State(st): State<IngressState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(1), st.queue.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        // Open breakers do not make the replica unready (ingress must keep queueing during a
+        // NetSuite outage); they are named so an operator sees why jobs wait.
+        Ok(Ok(())) => {
+            let open = st.metrics.breakers_open.lock().clone();
+            if open.is_empty() {
+                (StatusCode::OK, "ready").into_response()
+            } else {
+                let now = crate::queue::now_ms();
+                let list: Vec<String> = open
+                    .iter()
+                    .map(|(dep, since)| format!("{dep} (open {} s)", (now - since).max(0) / 1000))
+                    .collect();
+                (
+                    StatusCode::OK,
+                    format!("ready; circuit breakers open: {}", list.join(", ")),
+                )
+                    .into_response()
+            }
+        }
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -29,7 +29,7 @@ pub async fn read_order(ctx: &JobContext, order_id: &str) -> Result<Order, JobEr
     fetched?
         .into_iter()
         .find(|o| o.id == order_id)
-        .ok_or_else(|| JobError::Permanent(format!("TikTok does not know order {order_id}")))
+        .ok_or_else(|| JobError::unknown_order(order_id))
 }
 
 /// Internal id of the order's sales order: what O1 recorded, else NetSuite by external id

@@ -515,7 +515,7 @@ async fn read_order(ctx: &JobContext, order_id: &str) -> Result<Order, JobError>
     fetched?
         .into_iter()
         .find(|o| o.id == order_id)
-        .ok_or_else(|| JobError::Permanent(format!("TikTok does not know order {order_id}")))
+        .ok_or_else(|| JobError::unknown_order(order_id))
 }
 
 /// The provider id for the fulfillment's carrier, or why the job must park.

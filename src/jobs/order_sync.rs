@@ -59,11 +59,7 @@ pub async fn run(
             let mut found = fetched?;
             match found.iter().position(|o| o.id == order_id) {
                 Some(i) => found.swap_remove(i),
-                None => {
-                    return Err(JobError::Permanent(format!(
-                        "TikTok does not know order {order_id}"
-                    )))
-                }
+                None => return Err(JobError::unknown_order(order_id)),
             }
         }
     };

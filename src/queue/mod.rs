@@ -150,6 +150,10 @@ pub struct JobEnvelope {
     pub enqueued_at_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// When the job first failed (Unix ms): its retry horizon runs from here. Cleared by a
+    /// replay, which starts a fresh horizon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_since_ms: Option<i64>,
 }
 
 impl JobEnvelope {
@@ -160,6 +164,7 @@ impl JobEnvelope {
             attempt: 1,
             enqueued_at_ms: now_ms(),
             last_error: None,
+            retry_since_ms: None,
         }
     }
 }
@@ -248,7 +253,19 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Move scheduled retries whose time has come onto the stream; returns how many.
     async fn promote_due(&self, now_ms: i64, max: usize) -> Result<usize, QueueError>;
 
-    /// Claim jobs idle longer than `min_idle` on any consumer (crashed workers) for `consumer`.
+    /// Renew the leases of deliveries `consumer` holds, given as (message id, delivery
+    /// count): one answer per delivery, false when it is no longer this delivery's (its
+    /// lease expired and another consumer, or a later delivery, took it). A delivery's lease
+    /// runs from its last renewal; `reclaim_idle` with the lease expiry takes only jobs
+    /// whose holder stopped renewing.
+    async fn renew_leases(
+        &self,
+        consumer: &str,
+        held: &[(String, u64)],
+    ) -> Result<Vec<bool>, QueueError>;
+
+    /// Claim jobs whose lease is older than `min_idle` (their worker stopped renewing:
+    /// crash, kill, partition) for `consumer`.
     async fn reclaim_idle(
         &self,
         consumer: &str,

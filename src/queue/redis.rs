@@ -59,6 +59,26 @@ end
 return 0
 ";
 
+/// Renews leases: a pending entry still held by this consumer with the same delivery count
+/// gets its idle time reset (XCLAIM with JUSTID does not count a delivery). Anything else
+/// (acked, reclaimed by another, or redelivered) answers 0 and is left alone.
+const RENEW_LEASES_LUA: &str = r"
+local out = {}
+local n = (#ARGV - 1) / 2
+for i = 1, n do
+  local id = ARGV[2 * i]
+  local count = tonumber(ARGV[2 * i + 1])
+  local p = redis.call('XPENDING', KEYS[1], 'workers', id, id, 1)
+  local ok = 0
+  if p[1] and p[1][2] == ARGV[1] and tonumber(p[1][4]) == count then
+    redis.call('XCLAIM', KEYS[1], 'workers', ARGV[1], 0, id, 'JUSTID')
+    ok = 1
+  end
+  out[i] = ok
+end
+return out
+";
+
 /// `{prefix}`: the braces make Redis Cluster hash only the prefix, so one deployment's keys
 /// share a slot and multi-key scripts stay legal.
 pub(crate) fn key_base(key_prefix: &str) -> String {
@@ -204,6 +224,7 @@ pub struct RedisQueue {
     enqueue_unique_script: Script,
     promote_script: Script,
     replay_script: Script,
+    renew_script: Script,
 }
 
 impl RedisQueue {
@@ -219,6 +240,7 @@ impl RedisQueue {
             enqueue_unique_script: Script::new(ENQUEUE_UNIQUE_LUA),
             promote_script: Script::new(PROMOTE_DUE_LUA),
             replay_script: Script::new(REPLAY_DEAD_LUA),
+            renew_script: Script::new(RENEW_LEASES_LUA),
         };
         queue.ensure_group().await?;
         Ok(queue)
@@ -423,6 +445,7 @@ impl RedisQueue {
         })?;
         envelope.attempt = 1;
         envelope.last_error = None;
+        envelope.retry_since_ms = None;
         let json = encode(&envelope)?;
         let replayed: i64 = bounded(
             CALL_TIMEOUT,
@@ -621,6 +644,29 @@ impl JobQueue for RedisQueue {
         .await
         .map_err(unavailable)?;
         Ok(usize::try_from(moved).unwrap_or(0))
+    }
+
+    async fn renew_leases(
+        &self,
+        consumer: &str,
+        held: &[(String, u64)],
+    ) -> Result<Vec<bool>, QueueError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.renew_script.key(&self.keys.jobs);
+        invocation.arg(consumer);
+        for (id, count) in held {
+            invocation.arg(id).arg(*count);
+        }
+        let mut conn = self.conn.clone();
+        let answers: Vec<i64> =
+            match bounded(CALL_TIMEOUT, invocation.invoke_async(&mut conn)).await {
+                // A recreated group has no pending entries: no lease survived.
+                Err(e) if is_nogroup(&e) => return Ok(vec![false; held.len()]),
+                other => other.map_err(unavailable)?,
+            };
+        Ok(answers.into_iter().map(|a| a == 1).collect())
     }
 
     async fn reclaim_idle(

@@ -314,6 +314,38 @@ impl JobQueue for SqliteQueue {
         Ok(moved)
     }
 
+    async fn renew_leases(
+        &self,
+        consumer: &str,
+        held: &[(String, u64)],
+    ) -> Result<Vec<bool>, QueueError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let consumer = consumer.to_string();
+        let held: Vec<(Option<i64>, i64)> = held
+            .iter()
+            .map(|(id, count)| (id.parse().ok(), i64::try_from(*count).unwrap_or(-1)))
+            .collect();
+        self.call(move |conn| {
+            let now = now_ms();
+            let mut stmt = conn.prepare_cached(
+                "UPDATE jobs SET claimed_at_ms = ?1 \
+                 WHERE id = ?2 AND consumer = ?3 AND delivery_count = ?4",
+            )?;
+            let mut out = Vec::with_capacity(held.len());
+            for (id, count) in held {
+                let renewed = match id {
+                    Some(id) => stmt.execute(params![now, id, consumer, count])? == 1,
+                    None => false,
+                };
+                out.push(renewed);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn reclaim_idle(
         &self,
         consumer: &str,
@@ -417,6 +449,7 @@ impl JobQueue for SqliteQueue {
                     })?;
                 envelope.attempt = 1;
                 envelope.last_error = None;
+                envelope.retry_since_ms = None;
                 let fresh = serde_json::to_string(&envelope).map_err(|e| DbError::Corrupt {
                     id: id.clone(),
                     reason: e.to_string(),

@@ -47,6 +47,15 @@ impl StateStore for FailingStore {
     async fn unlock(&self, k: &str, o: &str) -> Result<(), StateError> {
         self.inner.unlock(k, o).await
     }
+    async fn lock_fenced(&self, k: &str, t: Duration) -> Result<Option<u64>, StateError> {
+        self.inner.lock_fenced(k, t).await
+    }
+    async fn renew_fenced(&self, k: &str, tok: u64, t: Duration) -> Result<bool, StateError> {
+        self.inner.renew_fenced(k, tok, t).await
+    }
+    async fn unlock_fenced(&self, k: &str, tok: u64) -> Result<bool, StateError> {
+        self.inner.unlock_fenced(k, tok).await
+    }
     async fn get(&self, k: &str) -> Result<Option<String>, StateError> {
         self.inner.get(k).await
     }

@@ -108,6 +108,19 @@ pub trait StateStore: Send + Sync + 'static {
     /// Release `key` only if `owner` holds it.
     async fn unlock(&self, key: &str, owner: &str) -> Result<(), StateError>;
 
+    // Fenced locks (entity locks of running jobs). Each acquisition gets a token larger
+    // than every token handed out before it in this deployment, and every later call names
+    // that token: a holder whose lock expired and went to someone else can neither extend,
+    // nor release it. Not re-entrant: a job taken over after its lease
+    // expired waits for the old lock to expire too.
+
+    /// Take `key` if free or expired; the new holder's fencing token, `None` when held.
+    async fn lock_fenced(&self, key: &str, ttl: Duration) -> Result<Option<u64>, StateError>;
+    /// Extend the lock to `ttl` from now if `token` still holds it; false when lost.
+    async fn renew_fenced(&self, key: &str, token: u64, ttl: Duration) -> Result<bool, StateError>;
+    /// Release the lock if `token` still holds it; false when a newer holder has it.
+    async fn unlock_fenced(&self, key: &str, token: u64) -> Result<bool, StateError>;
+
     async fn get(&self, key: &str) -> Result<Option<String>, StateError>;
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), StateError>;
     async fn delete(&self, key: &str) -> Result<(), StateError>;

@@ -34,6 +34,26 @@ end
 return 0
 ";
 
+/// A fenced lock holds its token as the value. Tokens come from one counter per
+/// deployment (bounded state, and larger than any token given before for any key).
+const LOCK_FENCED_LUA: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
+return token
+";
+
+/// Extend only while the caller's token is the one held.
+const RENEW_FENCED_LUA: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
 /// Read and remove in one step, so two unparkers never both re-run the same job.
 const UNPARK_LUA: &str = r"
 local value = redis.call('HGET', KEYS[1], ARGV[1])
@@ -76,6 +96,8 @@ pub struct RedisState {
     parked_key: String,
     try_lock_script: Script,
     unlock_script: Script,
+    lock_fenced_script: Script,
+    renew_fenced_script: Script,
     unpark_script: Script,
     hash_delete_if_script: Script,
     raise_to_script: Script,
@@ -92,6 +114,8 @@ impl RedisState {
             base,
             try_lock_script: Script::new(TRY_LOCK_LUA),
             unlock_script: Script::new(UNLOCK_LUA),
+            lock_fenced_script: Script::new(LOCK_FENCED_LUA),
+            renew_fenced_script: Script::new(RENEW_FENCED_LUA),
             unpark_script: Script::new(UNPARK_LUA),
             hash_delete_if_script: Script::new(HASH_DELETE_IF_LUA),
             raise_to_script: Script::new(RAISE_TO_LUA),
@@ -100,6 +124,10 @@ impl RedisState {
 
     fn lock_key(&self, key: &str) -> String {
         format!("{}:lock:{key}", self.base)
+    }
+
+    fn fenced_key(&self, key: &str) -> String {
+        format!("{}:fenced:{key}", self.base)
     }
 
     fn hash_key(&self, key: &str) -> String {
@@ -155,6 +183,51 @@ impl StateStore for RedisState {
         .await
         .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn lock_fenced(&self, key: &str, ttl: Duration) -> Result<Option<u64>, StateError> {
+        let mut conn = self.conn.clone();
+        let token: u64 = bounded(
+            CALL_TIMEOUT,
+            self.lock_fenced_script
+                .key(self.fenced_key(key))
+                .key(format!("{}:fence-seq", self.base))
+                .arg(ttl_ms(ttl))
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok((token > 0).then_some(token))
+    }
+
+    async fn renew_fenced(&self, key: &str, token: u64, ttl: Duration) -> Result<bool, StateError> {
+        let mut conn = self.conn.clone();
+        let renewed: i64 = bounded(
+            CALL_TIMEOUT,
+            self.renew_fenced_script
+                .key(self.fenced_key(key))
+                .arg(token)
+                .arg(ttl_ms(ttl))
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(renewed == 1)
+    }
+
+    async fn unlock_fenced(&self, key: &str, token: u64) -> Result<bool, StateError> {
+        let mut conn = self.conn.clone();
+        // Compare-and-delete by token: the same script as owner locks, on the fenced key.
+        let removed: i64 = bounded(
+            CALL_TIMEOUT,
+            self.unlock_script
+                .key(self.fenced_key(key))
+                .arg(token)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(removed == 1)
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, StateError> {

@@ -112,6 +112,66 @@ impl StateStore for SqliteState {
         .await
     }
 
+    async fn lock_fenced(&self, key: &str, ttl: Duration) -> Result<Option<u64>, StateError> {
+        let (key, ttl) = (key.to_string(), ttl_ms(ttl));
+        self.call(move |conn| {
+            let now = now_ms();
+            let held: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT token FROM fenced_locks WHERE key = ?1 AND expires_at_ms > ?2",
+                )?
+                .query_row(params![key, now], |r| r.get(0))
+                .optional()?;
+            if held.is_some() {
+                return Ok(None);
+            }
+            let token: i64 = conn
+                .prepare_cached(
+                    "INSERT INTO fence_seq (id, value) VALUES (1, 1) \
+                     ON CONFLICT(id) DO UPDATE SET value = value + 1 RETURNING value",
+                )?
+                .query_row([], |r| r.get(0))?;
+            conn.prepare_cached(
+                "INSERT INTO fenced_locks (key, token, expires_at_ms) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(key) DO UPDATE SET token = excluded.token, \
+                   expires_at_ms = excluded.expires_at_ms",
+            )?
+            .execute(params![key, token, now.saturating_add(ttl)])?;
+            Ok(u64::try_from(token).ok())
+        })
+        .await
+    }
+
+    async fn renew_fenced(&self, key: &str, token: u64, ttl: Duration) -> Result<bool, StateError> {
+        let (key, ttl) = (key.to_string(), ttl_ms(ttl));
+        let token = i64::try_from(token).unwrap_or(-1);
+        self.call(move |conn| {
+            let now = now_ms();
+            // An expired lock is not renewed even by its own token: someone may hold it
+            // (or be about to) with a newer one.
+            let n = conn
+                .prepare_cached(
+                    "UPDATE fenced_locks SET expires_at_ms = ?3 \
+                     WHERE key = ?1 AND token = ?2 AND expires_at_ms > ?4",
+                )?
+                .execute(params![key, token, now.saturating_add(ttl), now])?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn unlock_fenced(&self, key: &str, token: u64) -> Result<bool, StateError> {
+        let key = key.to_string();
+        let token = i64::try_from(token).unwrap_or(-1);
+        self.call(move |conn| {
+            let n = conn
+                .prepare_cached("DELETE FROM fenced_locks WHERE key = ?1 AND token = ?2")?
+                .execute(params![key, token])?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, StateError> {
         let key = key.to_string();
         self.call(move |conn| live_value(conn, &key, now_ms()))

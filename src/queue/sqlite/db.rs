@@ -56,6 +56,15 @@ CREATE TABLE IF NOT EXISTS locks (
   owner TEXT NOT NULL,
   expires_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fenced_locks (
+  key TEXT PRIMARY KEY,
+  token INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fence_seq (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL,
@@ -360,6 +369,7 @@ fn sweep_expired(conn: &Connection) -> rusqlite::Result<()> {
         [now],
     )?;
     conn.execute("DELETE FROM locks WHERE expires_at_ms <= ?1", [now])?;
+    conn.execute("DELETE FROM fenced_locks WHERE expires_at_ms <= ?1", [now])?;
     Ok(())
 }
 
