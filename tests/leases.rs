@@ -9,8 +9,8 @@ mod common;
 
 use bridge::app::RunningBridge;
 use bridge::queue::{Job, JobEnvelope, SyncTrigger};
-use bridge::sandbox::netsuite::NetSuiteFaults;
-use bridge::sandbox::tiktok::fixtures::SampleLine;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
 use std::collections::HashMap;

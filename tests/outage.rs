@@ -6,8 +6,8 @@
 
 mod common;
 
-use bridge::sandbox::netsuite::NetSuiteFaults;
-use bridge::sandbox::tiktok::fixtures::SampleLine;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
 use std::time::{Duration, Instant};
