@@ -386,7 +386,7 @@ async fn oauth2_client_credentials_work_end_to_end() {
     let h = Harness::new().await;
     let key = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/sandbox/keys/sandbox-ec-private.pem"
+        "/crates/sandbox/src/keys/sandbox-ec-private.pem"
     );
     let cfg = h.sandbox.netsuite.config().clone();
     let b = h
