@@ -485,3 +485,74 @@ async fn the_readme_worked_example_ties() {
     );
     h.cleanup().await;
 }
+
+/// Settled revenue is compared with the sales order net of the refunds O3 wrote: a refunded
+/// order ties, an order TikTok settled for another amount is listed.
+#[tokio::test]
+async fn reconciliation_nets_refunds_and_lists_a_revenue_mismatch() {
+    let h = Harness::new().await;
+    let accounts = Accounts::create(&h);
+    let b = start(&h, &accounts).await;
+    let refunded = "577000000000000601";
+    let repriced = "577000000000000602";
+    let tshirts = SampleLine::new("TSHIRT-BLK-M", dec!(19.99), 2);
+    for id in [refunded, repriced] {
+        h.order(id, std::slice::from_ref(&tshirts));
+        assert_eq!(h.webhook(&b, 1, id).await, 200);
+        eventually(WAIT, "sales order written", || async {
+            h.sales_order(id).is_some()
+        })
+        .await;
+    }
+    // One of the two units refunded (no goods back), through O3: one credit memo.
+    let unit = format!("{refunded}001");
+    h.sandbox
+        .tiktok
+        .add_return(json!({
+            "return_id": "4006", "order_id": refunded, "return_type": "REFUND",
+            "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
+            "return_line_items": [{"order_line_item_id": unit, "sku_id": tshirts.sku_id}],
+            "refund_amount": {"currency": "USD", "refund_total": "19.99"},
+        }))
+        .unwrap();
+    assert_eq!(h.webhook(&b, 12, refunded).await, 200);
+    eventually(WAIT, "credit memo written", || async {
+        !h.sandbox.netsuite.records_of("creditMemo").is_empty()
+    })
+    .await;
+    // TikTok settles the second order at another price than it was sold at.
+    h.sandbox
+        .tiktok
+        .insert_order(bridge::sandbox::tiktok::fixtures::sample_order(
+            repriced,
+            "DELIVERED",
+            &[SampleLine::new("TSHIRT-BLK-M", dec!(17.99), 2)],
+        ))
+        .unwrap();
+    let head = h
+        .sandbox
+        .tiktok
+        .generate_statement(&StatementSpec {
+            order_ids: vec![refunded.into(), repriced.into()],
+            ..StatementSpec::default()
+        })
+        .unwrap();
+    assert_eq!(
+        h.sandbox.tiktok.statement_transactions(&sid(&head)).len(),
+        3,
+        "two sales and the refund"
+    );
+    written(&h, &b, &sid(&head)).await;
+    let (_, view) = admin(&b, Method::GET, "/admin/settlements/reconciliation").await;
+    let mismatches = view["revenue_mismatches"].as_array().unwrap();
+    assert_eq!(mismatches.len(), 1, "{view:#}");
+    assert_eq!(mismatches[0]["order_id"], repriced);
+    assert_eq!(dec_of(&mismatches[0]["settled_revenue"]), dec!(35.98));
+    assert_eq!(dec_of(&mismatches[0]["expected_revenue"]), dec!(39.98));
+    assert!(view["settled_without_sales_order"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    b.shutdown().await;
+    h.cleanup().await;
+}
