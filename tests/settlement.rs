@@ -69,14 +69,20 @@ impl Accounts {
 }
 
 async fn start(h: &Harness, accounts: &Accounts) -> RunningBridge {
-    h.start(&[
-        ("SETTLEMENT_ACCOUNTS", &accounts.spec()),
+    start_with(h, accounts, &[]).await
+}
+
+async fn start_with(h: &Harness, accounts: &Accounts, extra: &[(&str, &str)]) -> RunningBridge {
+    let spec = accounts.spec();
+    let mut settings = vec![
+        ("SETTLEMENT_ACCOUNTS", spec.as_str()),
         ("SETTLEMENT_CURRENCIES", "USD=1,GBP=2"),
         ("SETTLEMENT_PAGE_SIZE", "3"),
         ("SETTLEMENT_POLL_SECS", "1"),
         ("NETSUITE_SUBSIDIARY_ID", "3"),
-    ])
-    .await
+    ];
+    settings.extend_from_slice(extra);
+    h.start(&settings).await
 }
 
 fn delivered(h: &Harness, id: &str, opts: &SampleOrderOptions) {
@@ -553,6 +559,48 @@ async fn reconciliation_nets_refunds_and_lists_a_revenue_mismatch() {
         .as_array()
         .unwrap()
         .is_empty());
+    b.shutdown().await;
+    h.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_payout_can_be_a_netsuite_transfer() {
+    let h = Harness::new().await;
+    let accounts = Accounts::create(&h);
+    let b = start_with(&h, &accounts, &[("SETTLEMENT_PAYOUT_RECORD", "transfer")]).await;
+    delivered(&h, "577000000000000701", &SampleOrderOptions::default());
+    let head = h
+        .sandbox
+        .tiktok
+        .generate_statement(&StatementSpec {
+            order_ids: vec!["577000000000000701".into()],
+            ..StatementSpec::default()
+        })
+        .unwrap();
+    let statement_id = sid(&head);
+    written(&h, &b, &statement_id).await;
+    h.sandbox
+        .tiktok
+        .pay_statement(&statement_id, Decimal::ONE, None)
+        .unwrap();
+    eventually(WAIT, "transfer written", || async {
+        !h.sandbox.netsuite.transfers().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    eventually(WAIT, "queue drained", || queue_idle(b.queue.as_ref())).await;
+    let transfers = h.sandbox.netsuite.transfers();
+    assert_eq!(transfers.len(), 1);
+    let t = &transfers[0];
+    assert_eq!(t["fromAccount"]["id"], accounts.id("payout"));
+    assert_eq!(t["toAccount"]["id"], accounts.id("bank"));
+    assert_eq!(dec_of(&t["amount"]), dec_of(&head["settlement_amount"]));
+    assert_eq!(t["externalId"], format!("tiktok-payout:{statement_id}"));
+    assert_eq!(
+        h.sandbox.netsuite.journal_entries().len(),
+        1,
+        "no payout journal"
+    );
     b.shutdown().await;
     h.cleanup().await;
 }
