@@ -215,6 +215,17 @@ async fn a_three_page_statement_becomes_one_balanced_entry_written_once() {
     assert_eq!(h.sandbox.netsuite.journal_entries().len(), 1);
     assert_eq!(journal(&h, &statement_id).unwrap(), je);
 
+    // Get Transactions by Order agrees: the sale less the refund.
+    let by_order = b
+        .tiktok
+        .clone()
+        .expect("worker runs")
+        .get_order_transactions(&ids[1])
+        .await
+        .expect("order transactions");
+    assert_eq!(by_order.revenue_amount, dec!(19.99));
+    assert_eq!(by_order.sku_transactions.len(), 2);
+
     // Per-order truth through the admin API.
     let (status, rec) = admin(
         &b,
