@@ -738,6 +738,74 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn settlement_table_shows_lines_orders_unmapped_names_and_payout() {
+        let v = json!({
+            "statement": {"id": "7001", "statement_time": 1_764_633_600, "settlement_amount": "37.74",
+                "currency": "USD", "payment_status": "PAID"},
+            "journal_entry_id": "901", "journal_external_id": "tiktok-statement:7001",
+            "plan": {
+                "lines": [
+                    {"account": "1210", "debit": "0", "credit": "39.98", "memo": "TikTok revenue"},
+                    {"account": "1250", "debit": "37.74", "credit": "0", "memo": "TikTok settlement 7001"}
+                ],
+                "orders": {"577": {"order_id": "577", "revenue": "39.98", "fee_total": "-3.73",
+                    "shipping_cost": "1.49", "adjustments": "0", "settlement": "37.74"}},
+                "unmapped": [{"name": "brand_new_fee_amount", "amount": "-0.75"}]
+            },
+            "payout": {"payment_id": "9001", "record_type": "journalEntry", "internal_id": "902", "amount": "37.74"}
+        });
+        let out = render_settlement(&v);
+        assert!(
+            out.contains(
+                "Statement 7001 of 2025-12-02 00:00:00Z: 37.74 USD (PAID), journal entry 901"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.lines().any(|l| l.starts_with("1250")
+                && l.contains("37.74")
+                && l.contains("TikTok settlement")),
+            "{out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("577") && l.contains("-3.73")),
+            "{out}"
+        );
+        assert!(
+            out.contains("Unmapped (booked to other): brand_new_fee_amount -0.75"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Payout 9001 recorded as journalEntry 902 (37.74)."),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn settlement_reconciliation_table_names_each_case() {
+        let empty = json!({"settled_without_sales_order": [], "unsettled_sales_orders": [], "revenue_mismatches": []});
+        assert!(render_settlement_reconciliation(&empty).contains("nothing to report"));
+        let v = json!({
+            "settled_without_sales_order": [{"order_id": "1", "statement_ids": ["7001"], "settled_revenue": "10"}],
+            "unsettled_sales_orders": [{"order_id": "2", "sales_order_id": "55", "expected_revenue": "20", "age_days": 15}],
+            "revenue_mismatches": []
+        });
+        let out = render_settlement_reconciliation(&v);
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("settled, no sales order") && l.contains("7001")),
+            "{out}"
+        );
+        assert!(
+            out.lines().any(|l| l.starts_with("sales order not settled")
+                && l.contains("55")
+                && l.ends_with("15")),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn drift_table_shows_each_sku_and_its_signed_drift() {
         let v = json!({"shop_id": "7494", "checked_at_ms": 1_664_095_733_123i64, "skus_checked": 3,
         "drift_units": 7, "drifted": [

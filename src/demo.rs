@@ -10,6 +10,7 @@
 //! either phase does not reach its end state in time.
 
 mod after_sale;
+mod settlement;
 
 use anyhow::Context;
 use bridge::app::RunningBridge;
@@ -286,9 +287,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let summary = Summary::collect(&tracks, &sandbox, &running.metrics, &backend, &args);
             let planned: Vec<PlannedOrder> = tracks.iter().map(|t| t.planned.clone()).collect();
             let timeout = Duration::from_secs(args.after_sale_timeout_secs);
-            after_sale::run(&planned, &sandbox, &running, &progress, timeout)
-                .await
-                .map(|after| (summary, after))
+            match after_sale::run(&planned, &sandbox, &running, &progress, timeout).await {
+                Ok(after) => {
+                    let ids: Vec<String> = planned.iter().map(|p| p.order_id.clone()).collect();
+                    settlement::run(&ids, &sandbox, timeout)
+                        .await
+                        .map(|settled| (summary, after, settled))
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     };
@@ -296,10 +303,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let queue_stats = running.queue.stats().await.ok();
     running.shutdown().await;
     cleanup(&storage).await;
-    let (mut summary, after) = outcome?;
+    let (mut summary, after, settled) = outcome?;
     summary.dead = queue_stats.map(|q| q.dead);
     let unmet = after.unmet.clone();
+    let unsettled = settled.unmet();
     summary.after = Some(after);
+    summary.settlement = Some(settled);
     println!("{}", summary.render(started.elapsed()));
     anyhow::ensure!(
         summary.created == summary.orders,
@@ -312,6 +321,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "the after-sale phase did not reach its end state within {} s: {}",
         args.after_sale_timeout_secs,
         unmet.join("; ")
+    );
+    anyhow::ensure!(
+        unsettled.is_empty(),
+        "the settlement phase did not reach its end state within {} s: {}",
+        args.after_sale_timeout_secs,
+        unsettled.join("; ")
     );
     Ok(())
 }
@@ -336,6 +351,9 @@ fn demo_config(sandbox: &SandboxHandle, storage: &Storage) -> anyhow::Result<Con
         ("JOB_RETRY_BASE_MS", "250".to_string()),
         ("JOB_RETRY_MAX_MS", "2000".to_string()),
         ("SHUTDOWN_GRACE_SECS", "10".to_string()),
+        // The closing settlement: the timer looks every second.
+        ("SETTLEMENT_ACCOUNTS", settlement::accounts(sandbox)),
+        ("SETTLEMENT_POLL_SECS", "1".to_string()),
     ]) {
         settings.insert(k.to_string(), v);
     }
@@ -661,6 +679,8 @@ struct Summary {
     netsuite_latency_ms: u64,
     /// The after-sale phase's figures, once it ran.
     after: Option<after_sale::Figures>,
+    /// The settlement phase's figures, once it ran.
+    settlement: Option<settlement::Figures>,
 }
 
 /// Webhooks (TikTok) or callouts (NetSuite) the bridge's ingress dropped as duplicates.
@@ -734,6 +754,7 @@ impl Summary {
                 + sandbox.tiktok.calls("/order/202507/orders"),
             netsuite_latency_ms: args.netsuite_latency_ms,
             after: None,
+            settlement: None,
         }
     }
 
@@ -811,6 +832,9 @@ impl Summary {
         ];
         if let Some(after) = &self.after {
             rows.extend(after.rows());
+        }
+        if let Some(settled) = &self.settlement {
+            rows.extend(settled.rows());
         }
         let width = rows
             .iter()

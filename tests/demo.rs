@@ -114,6 +114,20 @@ fn a_tiny_demo_ends_by_itself_with_every_order_a_sales_order() {
         "memo equals the refund: {stdout}"
     );
 
+    // The closing settlement: one statement, one balanced journal entry, the payout once paid.
+    let settled = row("settlement → journal entry");
+    let debits = settled
+        .split("debits ")
+        .nth(1)
+        .and_then(|r| r.split(" = credits ").next())
+        .expect("debits");
+    assert!(
+        settled.contains(&format!("debits {debits} = credits {debits};"))
+            && settled.contains("1 entry")
+            && settled.ends_with("payout recorded"),
+        "{stdout}"
+    );
+
     // Where to send your own webhook, and the honest note about what the demo leaves out.
     assert!(
         stdout.contains("/webhooks/tiktok") && stdout.contains("curl -s"),

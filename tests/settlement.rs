@@ -69,14 +69,20 @@ impl Accounts {
 }
 
 async fn start(h: &Harness, accounts: &Accounts) -> RunningBridge {
-    h.start(&[
-        ("SETTLEMENT_ACCOUNTS", &accounts.spec()),
+    start_with(h, accounts, &[]).await
+}
+
+async fn start_with(h: &Harness, accounts: &Accounts, extra: &[(&str, &str)]) -> RunningBridge {
+    let spec = accounts.spec();
+    let mut settings = vec![
+        ("SETTLEMENT_ACCOUNTS", spec.as_str()),
         ("SETTLEMENT_CURRENCIES", "USD=1,GBP=2"),
         ("SETTLEMENT_PAGE_SIZE", "3"),
         ("SETTLEMENT_POLL_SECS", "1"),
         ("NETSUITE_SUBSIDIARY_ID", "3"),
-    ])
-    .await
+    ];
+    settings.extend_from_slice(extra);
+    h.start(&settings).await
 }
 
 fn delivered(h: &Harness, id: &str, opts: &SampleOrderOptions) {
@@ -208,6 +214,17 @@ async fn a_three_page_statement_becomes_one_balanced_entry_written_once() {
     assert_eq!(h.sandbox.netsuite.journal_entry_writes(&eid), 1);
     assert_eq!(h.sandbox.netsuite.journal_entries().len(), 1);
     assert_eq!(journal(&h, &statement_id).unwrap(), je);
+
+    // Get Transactions by Order agrees: the sale less the refund.
+    let by_order = b
+        .tiktok
+        .clone()
+        .expect("worker runs")
+        .get_order_transactions(&ids[1])
+        .await
+        .expect("order transactions");
+    assert_eq!(by_order.revenue_amount, dec!(19.99));
+    assert_eq!(by_order.sku_transactions.len(), 2);
 
     // Per-order truth through the admin API.
     let (status, rec) = admin(
@@ -483,5 +500,118 @@ async fn the_readme_worked_example_ties() {
             .map(|(a, d, c)| (a.to_string(), d.to_string(), c.to_string()))
             .collect::<Vec<_>>()
     );
+    h.cleanup().await;
+}
+
+/// Settled revenue is compared with the sales order net of the refunds O3 wrote: a refunded
+/// order ties, an order TikTok settled for another amount is listed.
+#[tokio::test]
+async fn reconciliation_nets_refunds_and_lists_a_revenue_mismatch() {
+    let h = Harness::new().await;
+    let accounts = Accounts::create(&h);
+    let b = start(&h, &accounts).await;
+    let refunded = "577000000000000601";
+    let repriced = "577000000000000602";
+    let tshirts = SampleLine::new("TSHIRT-BLK-M", dec!(19.99), 2);
+    for id in [refunded, repriced] {
+        h.order(id, std::slice::from_ref(&tshirts));
+        assert_eq!(h.webhook(&b, 1, id).await, 200);
+        eventually(WAIT, "sales order written", || async {
+            h.sales_order(id).is_some()
+        })
+        .await;
+    }
+    // One of the two units refunded (no goods back), through O3: one credit memo.
+    let unit = format!("{refunded}001");
+    h.sandbox
+        .tiktok
+        .add_return(json!({
+            "return_id": "4006", "order_id": refunded, "return_type": "REFUND",
+            "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
+            "return_line_items": [{"order_line_item_id": unit, "sku_id": tshirts.sku_id}],
+            "refund_amount": {"currency": "USD", "refund_total": "19.99"},
+        }))
+        .unwrap();
+    assert_eq!(h.webhook(&b, 12, refunded).await, 200);
+    eventually(WAIT, "credit memo written", || async {
+        !h.sandbox.netsuite.records_of("creditMemo").is_empty()
+    })
+    .await;
+    // TikTok settles the second order at another price than it was sold at.
+    h.sandbox
+        .tiktok
+        .insert_order(bridge::sandbox::tiktok::fixtures::sample_order(
+            repriced,
+            "DELIVERED",
+            &[SampleLine::new("TSHIRT-BLK-M", dec!(17.99), 2)],
+        ))
+        .unwrap();
+    let head = h
+        .sandbox
+        .tiktok
+        .generate_statement(&StatementSpec {
+            order_ids: vec![refunded.into(), repriced.into()],
+            ..StatementSpec::default()
+        })
+        .unwrap();
+    assert_eq!(
+        h.sandbox.tiktok.statement_transactions(&sid(&head)).len(),
+        3,
+        "two sales and the refund"
+    );
+    written(&h, &b, &sid(&head)).await;
+    let (_, view) = admin(&b, Method::GET, "/admin/settlements/reconciliation").await;
+    let mismatches = view["revenue_mismatches"].as_array().unwrap();
+    assert_eq!(mismatches.len(), 1, "{view:#}");
+    assert_eq!(mismatches[0]["order_id"], repriced);
+    assert_eq!(dec_of(&mismatches[0]["settled_revenue"]), dec!(35.98));
+    assert_eq!(dec_of(&mismatches[0]["expected_revenue"]), dec!(39.98));
+    assert!(view["settled_without_sales_order"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    b.shutdown().await;
+    h.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_payout_can_be_a_netsuite_transfer() {
+    let h = Harness::new().await;
+    let accounts = Accounts::create(&h);
+    let b = start_with(&h, &accounts, &[("SETTLEMENT_PAYOUT_RECORD", "transfer")]).await;
+    delivered(&h, "577000000000000701", &SampleOrderOptions::default());
+    let head = h
+        .sandbox
+        .tiktok
+        .generate_statement(&StatementSpec {
+            order_ids: vec!["577000000000000701".into()],
+            ..StatementSpec::default()
+        })
+        .unwrap();
+    let statement_id = sid(&head);
+    written(&h, &b, &statement_id).await;
+    h.sandbox
+        .tiktok
+        .pay_statement(&statement_id, Decimal::ONE, None)
+        .unwrap();
+    eventually(WAIT, "transfer written", || async {
+        !h.sandbox.netsuite.transfers().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    eventually(WAIT, "queue drained", || queue_idle(b.queue.as_ref())).await;
+    let transfers = h.sandbox.netsuite.transfers();
+    assert_eq!(transfers.len(), 1);
+    let t = &transfers[0];
+    assert_eq!(t["fromAccount"]["id"], accounts.id("payout"));
+    assert_eq!(t["toAccount"]["id"], accounts.id("bank"));
+    assert_eq!(dec_of(&t["amount"]), dec_of(&head["settlement_amount"]));
+    assert_eq!(t["externalId"], format!("tiktok-payout:{statement_id}"));
+    assert_eq!(
+        h.sandbox.netsuite.journal_entries().len(),
+        1,
+        "no payout journal"
+    );
+    b.shutdown().await;
     h.cleanup().await;
 }

@@ -327,6 +327,9 @@ pub async fn run(
             }
         };
         after_sale::wrote(ctx, order_id, record, &eid, &id).await;
+        let credited = lines_total(&so, &lines);
+        super::settlement::refund_recorded(ctx.state.as_ref(), order_id, return_id, credited)
+            .await?;
         if cfg.refund_record == RefundRecord::CreditMemo {
             let memo_total = lines_total(&so, &lines);
             if let Some(detail) = refund_mismatch(memo_total, refund_total, &ret) {

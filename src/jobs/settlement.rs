@@ -29,6 +29,27 @@ pub const REVIEW_UNMAPPED_CURRENCY: &str = "settlement_unmapped_currency";
 pub const SETTLED_ORDERS_KEY: &str = "settlement:orders";
 /// Hash of sales orders O1 wrote that no statement has settled yet: field order id.
 pub const AWAITING_KEY: &str = "settlement:awaiting";
+/// Hash of refunds O3 wrote: field `<order id>|<return id>`, value the product amount
+/// credited, so the reconciliation compares settled revenue net of refunds.
+pub const REFUNDS_KEY: &str = "settlement:refunds";
+
+/// O3 hook: a refund of `amount` (the credited product lines) was written for the order.
+/// Keyed by return, so a rerun records it once.
+pub async fn refund_recorded(
+    state: &dyn StateStore,
+    order_id: &str,
+    return_id: &str,
+    amount: Decimal,
+) -> Result<(), JobError> {
+    state
+        .hash_set(
+            REFUNDS_KEY,
+            &format!("{order_id}|{return_id}"),
+            &amount.normalize().to_string(),
+        )
+        .await?;
+    Ok(())
+}
 
 fn statement_key(statement_id: &str) -> String {
     format!("settlement:statement:{statement_id}")
@@ -533,6 +554,12 @@ pub async fn reconcile(
         .filter_map(|(f, raw)| serde_json::from_str(&raw).ok().map(|a| (f, a)))
         .collect();
 
+    let mut refunds: BTreeMap<String, Decimal> = BTreeMap::new();
+    for (field, raw) in state.hash_all(REFUNDS_KEY).await? {
+        if let (Some((order_id, _)), Ok(amount)) = (field.split_once('|'), raw.parse::<Decimal>()) {
+            *refunds.entry(order_id.to_string()).or_default() += amount;
+        }
+    }
     let ids: Vec<String> = settled.keys().cloned().collect();
     let keys: Vec<String> = ids
         .iter()
@@ -564,7 +591,8 @@ pub async fn reconcile(
                 let expected = state
                     .get(&expected_key(order_id))
                     .await?
-                    .and_then(|v| v.parse::<Decimal>().ok());
+                    .and_then(|v| v.parse::<Decimal>().ok())
+                    .map(|e| e - refunds.get(order_id).copied().unwrap_or_default());
                 if let Some(expected) = expected {
                     if (expected - *revenue).abs() >= Decimal::new(1, 2) {
                         out.revenue_mismatches.push(ReconciliationRow {
