@@ -2,6 +2,13 @@
 //! replicas) on the machine's Redis under a key prefix of its own, and polling helpers.
 #![allow(dead_code)]
 
+pub mod after_sale;
+pub mod app;
+pub mod fulfillment;
+
+#[allow(unused_imports)]
+pub use app::{TestApp, WAIT};
+
 use bridge::app::RunningBridge;
 use bridge::config::Config;
 use bridge::queue::JobQueue;
