@@ -85,8 +85,7 @@ async fn the_same_fulfillment_pushed_again_changes_nothing_on_tiktok() {
     let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZSAME", "UPS");
 
     // The outbox's retries: same webhook-id three times, each signed anew.
-    let callout =
-        app.fulfillment_callout(bridge::netsuite::callout::ITEM_FULFILLMENT_SHIPPED, &fid);
+    let callout = app.shipped_callout(&fid);
     for _ in 0..3 {
         assert_eq!(app.send(&callout).await, 200);
     }

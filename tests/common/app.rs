@@ -365,6 +365,11 @@ impl TestApp {
             .expect("fulfillment exists")
     }
 
+    /// NetSuite's signed `item_fulfillment.shipped` callout for the fulfillment.
+    pub fn shipped_callout(&self, fulfillment_id: &str) -> SignedCallout {
+        fulfillment::shipped_callout(&self.h, fulfillment_id)
+    }
+
     /// Posts a signed callout to the first replica; returns the status.
     pub async fn send(&self, callout: &SignedCallout) -> u16 {
         fulfillment::send(callout, self.bridge()).await
@@ -378,11 +383,7 @@ impl TestApp {
 
     /// Sends the fulfillment's `item_fulfillment.shipped` callout, accepted (200).
     pub async fn shipped_ok(&self, fulfillment_id: &str) {
-        self.callout_ok(
-            bridge::netsuite::callout::ITEM_FULFILLMENT_SHIPPED,
-            fulfillment_id,
-        )
-        .await;
+        assert_eq!(self.send(&self.shipped_callout(fulfillment_id)).await, 200);
     }
 
     /// The shipped callout, accepted, then the queue drained.
