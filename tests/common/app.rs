@@ -437,3 +437,13 @@ impl TestApp {
         self.bridge().metrics.job_count(kind, outcome)
     }
 }
+
+/// The sample catalogue's black t-shirt, size M, at 19.99.
+pub fn tshirt(units: u32) -> SampleLine {
+    SampleLine::new("TSHIRT-BLK-M", rust_decimal_macros::dec!(19.99), units)
+}
+
+/// The sample catalogue's red cap, one unit at 12.50.
+pub fn cap() -> SampleLine {
+    SampleLine::new("CAP-RED", rust_decimal_macros::dec!(12.50), 1)
+}
