@@ -85,6 +85,35 @@ impl TestAppBuilder {
         self
     }
 
+    /// TikTok lists `quantity` of a SKU at a warehouse before the bridge starts.
+    pub fn tiktok_stock(
+        self,
+        product_id: &'static str,
+        sku_id: &'static str,
+        seller_sku: &'static str,
+        warehouse_id: &'static str,
+        quantity: i64,
+    ) -> Self {
+        self.sandbox(move |sb| {
+            sb.tiktok
+                .set_stock(product_id, sku_id, seller_sku, warehouse_id, quantity)
+        })
+    }
+
+    /// NetSuite holds `quantity` of the item `seller_sku` at a location before the bridge
+    /// starts (the sandbox must know the item and location).
+    pub fn netsuite_stock(
+        self,
+        seller_sku: &'static str,
+        location: &'static str,
+        quantity: i64,
+    ) -> Self {
+        self.sandbox(move |sb| {
+            let item = super::item_id(sb, seller_sku);
+            assert!(sb.netsuite.set_stock(&item, location, quantity));
+        })
+    }
+
     pub async fn start(self) -> TestApp {
         let mut h = Harness::new().await;
         let data_dir = if self.embedded {
