@@ -29,8 +29,7 @@ async fn an_address_change_after_a_cancel_and_a_fulfillment_rewrites_only_the_he
     let app = TestApp::start().await;
     let oid = "576486316948494001";
     let eid = format!("tiktok-order:{oid}");
-    app.order(oid, &[tshirt(3), cap()]);
-    let so = app.sync(oid).await;
+    let so = app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     let shirt_sku = tshirt(3).sku_id;
 
     // One of three t-shirts cancelled: the line goes to 2.
@@ -84,8 +83,7 @@ async fn an_address_change_after_a_cancel_and_a_fulfillment_rewrites_only_the_he
 async fn an_address_change_after_a_partial_cancel_leaves_closed_lines_closed() {
     let app = TestApp::start().await;
     let oid = "576486316948494002";
-    app.order(oid, &[tshirt(3), cap()]);
-    app.sync(oid).await;
+    app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     app.cancellation(
         "4035318504086609002",
         oid,
@@ -131,11 +129,7 @@ async fn fbt_tracking_after_a_whole_order_fulfillment_records_nothing_twice() {
         .start()
         .await;
     let oid = "576486316948494003";
-    let opts = SampleOrderOptions {
-        fulfillment_type: "FULFILLMENT_BY_TIKTOK".into(),
-        ..SampleOrderOptions::default()
-    };
-    app.order_with(oid, "AWAITING_SHIPMENT", &[tshirt(3), cap()], &opts);
+    app.fbt_order(oid, &[tshirt(3), cap()]);
     app.sync(oid).await;
 
     app.sandbox.tiktok.set_status(oid, "IN_TRANSIT");
@@ -179,8 +173,7 @@ async fn fbt_tracking_after_a_whole_order_fulfillment_records_nothing_twice() {
 async fn a_full_cancel_of_a_partly_fulfilled_order_closes_the_rest_and_flags_it() {
     let app = TestApp::start().await;
     let oid = "576486316948494004";
-    app.order(oid, &[tshirt(3), cap()]);
-    let so = app.sync(oid).await;
+    let so = app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     let shirt_sku = tshirt(3).sku_id;
     app.fulfil_units(&so, &shirt_sku, 1);
     let others_before: Vec<_> = lines(&so)
@@ -229,8 +222,7 @@ async fn a_full_cancel_of_a_partly_fulfilled_order_closes_the_rest_and_flags_it(
 async fn a_second_cancellation_case_on_a_fulfilled_order_is_flagged_again() {
     let app = TestApp::start().await;
     let oid = "576486316948494005";
-    app.order(oid, &[tshirt(3), cap()]);
-    let so = app.sync(oid).await;
+    let so = app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     app.sandbox
         .netsuite
         .create_item_fulfillment(so["id"].as_str().unwrap(), json!({}))
@@ -305,8 +297,7 @@ async fn a_refund_at_request_success_gets_its_credit_memo() {
     let app = TestApp::start().await;
     let oid = "576486316948494007";
     let rid = "4035318504086609007";
-    app.order(oid, &[tshirt(3), cap()]);
-    app.sync(oid).await;
+    app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     app.add_return(json!({
         "return_id": rid, "order_id": oid, "return_type": "REFUND",
         "return_status": "RETURN_OR_REFUND_REQUEST_SUCCESS",
@@ -386,8 +377,7 @@ async fn a_credit_memo_differing_from_tiktoks_refund_is_flagged_for_review() {
     let app = TestApp::start().await;
     let oid = "576486316948494009";
     let rid = "4035318504086609009";
-    app.order(oid, &[tshirt(3), cap()]);
-    app.sync(oid).await;
+    app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     app.add_return(json!({
         "return_id": rid, "order_id": oid, "return_type": "REFUND",
         "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",

@@ -29,8 +29,7 @@ fn eid(order_id: &str) -> String {
 async fn full_cancel_closes_every_line_once() {
     let app = TestApp::start().await;
     let oid = "576486316948491001";
-    app.order(oid, &[tshirt(3), cap()]);
-    let so = app.sync(oid).await;
+    let so = app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     assert!(lines(&so).iter().all(|l| !is_closed(l)));
 
     app.sandbox.tiktok.set_status(oid, "CANCELLED");
@@ -65,8 +64,7 @@ async fn full_cancel_closes_every_line_once() {
 async fn partial_cancel_changes_only_the_cancelled_units() {
     let app = TestApp::start().await;
     let oid = "576486316948491002";
-    app.order(oid, &[tshirt(3), cap()]);
-    let before = app.sync(oid).await;
+    let before = app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     let others_before: Vec<_> = lines(&before)
         .into_iter()
         .filter(|l| l["custcol_tiktok_sku_id"].is_null())
@@ -162,8 +160,7 @@ async fn partial_cancel_before_import_is_applied_once_the_order_is_imported() {
 async fn cancel_after_fulfillment_is_flagged_for_review_and_touches_nothing() {
     let app = TestApp::start().await;
     let oid = "576486316948491005";
-    app.order(oid, &[tshirt(3), cap()]);
-    let so = app.sync(oid).await;
+    let so = app.place_and_sync(oid, &[tshirt(3), cap()]).await;
     let so_id = so["id"].as_str().unwrap().to_string();
     app.sandbox
         .netsuite
