@@ -11,7 +11,7 @@ use common::app::{cap, tshirt};
 use common::TestApp;
 use reqwest::Method;
 use rust_decimal_macros::dec;
-use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
+use sandbox::tiktok::fixtures::SampleLine;
 use serde_json::json;
 
 fn new_address(app: &TestApp, order_id: &str) {

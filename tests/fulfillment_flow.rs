@@ -23,16 +23,7 @@ async fn a_shipped_callout_becomes_exactly_one_ship_call_with_its_tracking_and_p
     let order_id = "576486316948491001";
     let (a, c) = two_skus();
     app.place_and_sync(order_id, &[a.clone(), c.clone()]).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(
-        &so,
-        &[
-            (app.so_line(order_id, &a), 2),
-            (app.so_line(order_id, &c), 1),
-        ],
-        "1Z999AA10123456784",
-        "ups",
-    );
+    let fid = app.ship(order_id, &[(&a, 2), (&c, 1)], "1Z999AA10123456784", "ups");
 
     app.shipped_ok(&fid).await;
     app.wait_for_ship_call(order_id, "package shipped on TikTok")
@@ -81,8 +72,7 @@ async fn the_same_fulfillment_pushed_again_changes_nothing_on_tiktok() {
     let order_id = "576486316948491002";
     let (a, _) = two_skus();
     app.place_and_sync(order_id, std::slice::from_ref(&a)).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZSAME", "UPS");
+    let fid = app.ship(order_id, &[(&a, 2)], "1ZSAME", "UPS");
 
     // The outbox's retries: same webhook-id three times, each signed anew.
     let callout = app.shipped_callout(&fid);
@@ -155,12 +145,11 @@ async fn a_package_tiktok_made_is_shipped_with_self_shipment() {
     let order_id = "576486316948491004";
     let (a, _) = two_skus();
     app.place_and_sync(order_id, std::slice::from_ref(&a)).await;
-    let so = app.sales_order_id(order_id);
     let units = app.line_ids(order_id, &a.sku_id);
     let ids: Vec<&str> = units.iter().map(String::as_str).collect();
     let package = app.sandbox.tiktok.add_package(order_id, &ids).unwrap();
 
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZPKG", "UPS");
+    let fid = app.ship(order_id, &[(&a, 2)], "1ZPKG", "UPS");
     app.shipped_done(&fid).await;
 
     let calls = app.sandbox.tiktok.ship_calls(order_id);
@@ -182,8 +171,7 @@ async fn tracking_edited_after_shipping_becomes_update_shipping_info() {
     let order_id = "576486316948491005";
     let (a, _) = two_skus();
     app.place_and_sync(order_id, std::slice::from_ref(&a)).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZTYPO", "UPS");
+    let fid = app.ship(order_id, &[(&a, 2)], "1ZTYPO", "UPS");
     app.shipped_done(&fid).await;
 
     app.sandbox
@@ -234,8 +222,7 @@ async fn an_unknown_carrier_parks_until_the_map_covers_it() {
     let order_id = "576486316948491006";
     let (a, _) = two_skus();
     app.place_and_sync(order_id, std::slice::from_ref(&a)).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "JD0142", "DHL");
+    let fid = app.ship(order_id, &[(&a, 2)], "JD0142", "DHL");
     app.shipped_done(&fid).await;
     let reasons = app.parked_reasons().await;
     assert!(
@@ -290,10 +277,9 @@ async fn an_order_on_hold_waits_and_ships_after_the_hold() {
         &opts,
     );
     app.sync(order_id).await;
-    let so = app.sales_order_id(order_id);
     // TikTok puts the order on hold (e.g. a review) before the warehouse ships it.
     assert!(app.sandbox.tiktok.set_status(order_id, "ON_HOLD"));
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZHOLD", "UPS");
+    let fid = app.ship(order_id, &[(&a, 2)], "1ZHOLD", "UPS");
     app.shipped_ok(&fid).await;
 
     app.wait_for("parked for the hold", || async {
@@ -335,8 +321,7 @@ async fn an_fbt_order_is_never_shipped_by_the_bridge() {
     let (a, _) = two_skus();
     app.fbt_order(order_id, std::slice::from_ref(&a));
     app.sync(order_id).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZFBT", "UPS");
+    let fid = app.ship(order_id, &[(&a, 2)], "1ZFBT", "UPS");
     app.shipped_done(&fid).await;
 
     assert!(app.sandbox.tiktok.ship_calls(order_id).is_empty());
@@ -352,8 +337,7 @@ async fn a_fulfillment_not_shipped_yet_is_skipped_and_pushed_once_shipped() {
     let order_id = "576486316948491009";
     let (a, _) = two_skus();
     app.place_and_sync(order_id, std::slice::from_ref(&a)).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZPACK", "UPS");
+    let fid = app.ship(order_id, &[(&a, 2)], "1ZPACK", "UPS");
     app.sandbox
         .netsuite
         .edit_item_fulfillment(&fid, serde_json::json!({"shipStatus": {"id": "B"}}))
@@ -380,8 +364,7 @@ async fn a_transient_tiktok_failure_is_retried_into_one_package() {
     let order_id = "576486316948491010";
     let (a, _) = two_skus();
     app.place_and_sync(order_id, std::slice::from_ref(&a)).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 2)], "1ZRETRY", "UPS");
+    let fid = app.ship(order_id, &[(&a, 2)], "1ZRETRY", "UPS");
     app.sandbox.tiktok.set_fault(Fault::NextCalls {
         path: Some(format!("/fulfillment/202309/orders/{order_id}/packages")),
         count: 2,

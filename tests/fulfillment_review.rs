@@ -72,8 +72,7 @@ async fn an_order_on_a_tiktok_label_gets_no_seller_tracking() {
         &opts,
     );
     app.sync(order_id).await;
-    let so = app.sales_order_id(order_id);
-    let fid = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &a), 1)], "1ZLABEL", "UPS");
+    let fid = app.ship(order_id, &[(&a, 1)], "1ZLABEL", "UPS");
     app.shipped_done(&fid).await;
 
     // No Mark Package As Shipped, no Ship Package with self_shipment: TikTok's label.
@@ -96,7 +95,6 @@ async fn a_tiktok_package_split_across_fulfillments_ships_once_the_last_unit_shi
     let z = SampleLine::new("HOODIE-GRY-M", dec!(39.00), 1);
     app.place_and_sync(order_id, &[x.clone(), y.clone(), z.clone()])
         .await;
-    let so = app.sales_order_id(order_id);
     // TikTok made package P for X and Y at payment; Z is in no package.
     let xs = app.line_ids(order_id, &x.sku_id);
     let ys = app.line_ids(order_id, &y.sku_id);
@@ -108,15 +106,7 @@ async fn a_tiktok_package_split_across_fulfillments_ships_once_the_last_unit_shi
         .unwrap();
 
     // The warehouse ships X and Z first: Z goes out, X waits for Y (P ships whole).
-    let first = app.ship_in_netsuite(
-        &so,
-        &[
-            (app.so_line(order_id, &x), 1),
-            (app.so_line(order_id, &z), 1),
-        ],
-        "1ZFIRST",
-        "UPS",
-    );
+    let first = app.ship(order_id, &[(&x, 1), (&z, 1)], "1ZFIRST", "UPS");
     app.shipped_ok(&first).await;
     app.wait_for("first fulfillment waits for the rest of P", || async {
         app.parked_reasons().await.iter().any(|r| {
@@ -157,7 +147,7 @@ async fn a_tiktok_package_split_across_fulfillments_ships_once_the_last_unit_shi
     assert!(!app.sandbox.tiktok.package(&package).unwrap().shipped);
 
     // Then Y: with X carried over, P is whole and ships with this fulfillment's tracking.
-    let second = app.ship_in_netsuite(&so, &[(app.so_line(order_id, &y), 1)], "1ZSECOND", "UPS");
+    let second = app.ship(order_id, &[(&y, 1)], "1ZSECOND", "UPS");
     app.shipped_ok(&second).await;
     app.wait_for("P shipped", || async {
         app.sandbox.tiktok.package(&package).unwrap().shipped

@@ -372,6 +372,22 @@ impl TestApp {
         fulfillment::fulfill(&self.h, so_id, lines, tracking, method)
     }
 
+    /// The warehouse ships units of `order_id`'s sales order in NetSuite: `(TikTok line,
+    /// units)` pairs in one package with `tracking`, ship method `method`.
+    pub fn ship(
+        &self,
+        order_id: &str,
+        units: &[(&SampleLine, u32)],
+        tracking: &str,
+        method: &str,
+    ) -> String {
+        let lines: Vec<(u64, u32)> = units
+            .iter()
+            .map(|(l, q)| (self.so_line(order_id, l), *q))
+            .collect();
+        self.ship_in_netsuite(&self.sales_order_id(order_id), &lines, tracking, method)
+    }
+
     /// The warehouse fulfils `quantity` units of the line of `so` holding `sku_id` (no package).
     pub fn fulfil_units(&self, so: &Value, sku_id: &str, quantity: u32) {
         let line = after_sale::line_of_sku(so, sku_id)["line"].clone();
