@@ -5,6 +5,7 @@
 pub mod after_sale;
 pub mod app;
 pub mod fulfillment;
+pub mod own_redis;
 
 #[allow(unused_imports)]
 pub use app::{TestApp, WAIT};
