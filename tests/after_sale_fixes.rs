@@ -6,8 +6,8 @@
 mod common;
 
 use bridge::state::ParkReason;
-use common::after_sale::{dec_of, is_closed, line_of_sku, lines};
 use common::app::{cap, tshirt};
+use common::records::{dec_of, is_closed, line_of_sku, lines};
 use common::TestApp;
 use reqwest::Method;
 use rust_decimal_macros::dec;

@@ -3,15 +3,13 @@
 //! as ingress only, so queued jobs stay on the queue to be counted and read.
 
 mod common;
-#[path = "common/fulfillment.rs"]
-mod fulfillment_helpers;
 
 use bridge::app::RunningBridge;
 use bridge::netsuite::callout::sign;
 use bridge::queue::Job;
 use common::own_redis::{spare_port, OwnRedis};
+use common::shipping::callout_url;
 use common::Harness;
-use fulfillment_helpers::callout_url;
 use sandbox::netsuite::callouts::SANDBOX_CALLOUT_SECRET;
 use serde_json::json;
 use std::time::Duration;

@@ -5,8 +5,8 @@ mod common;
 
 use bridge::jobs::Outcome;
 use bridge::tiktok::models::Order;
-use common::after_sale::{dec_of, is_closed, job_context, line_of_sku, lines, metrics_text};
 use common::app::{cap, tshirt};
+use common::records::{dec_of, is_closed, job_context, line_of_sku, lines, metrics_text};
 use common::TestApp;
 use reqwest::Method;
 use rust_decimal_macros::dec;

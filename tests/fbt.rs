@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::after_sale::{dec_of, lines};
 use common::app::{cap, tshirt};
+use common::records::{dec_of, lines};
 use common::TestApp;
 use rust_decimal_macros::dec;
 use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};

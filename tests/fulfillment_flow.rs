@@ -5,7 +5,7 @@
 mod common;
 
 use bridge::state::ParkReason;
-use common::fulfillment::{callout_url, CARRIER_MAP, FEDEX, UPS};
+use common::shipping::{callout_url, CARRIER_MAP, FEDEX, UPS};
 use common::TestApp;
 use rust_decimal_macros::dec;
 use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};

@@ -10,7 +10,7 @@ mod sandbox_link;
 mod common;
 
 use bridge::state::ParkReason;
-use common::fulfillment::USPS;
+use common::shipping::USPS;
 use common::TestApp;
 use rust_decimal_macros::dec;
 use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};

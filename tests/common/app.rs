@@ -8,8 +8,8 @@
 //! what it asserts stays in the test. `finish()` stops every replica and deletes the prefix's
 //! keys; the `Harness` inside also deletes them on drop, when a test panics first.
 
-use super::after_sale;
-use super::fulfillment::{self, CARRIER_MAP};
+use super::records as after_sale;
+use super::shipping::{self as fulfillment, CARRIER_MAP};
 use super::{eventually, queue_idle, Harness};
 use bridge::app::RunningBridge;
 use bridge::state::ParkReason;
@@ -50,7 +50,7 @@ impl TestAppBuilder {
         self
     }
 
-    /// The carrier map the fulfillment tests configure (`fulfillment::CARRIER_MAP`).
+    /// The carrier map the fulfillment tests configure (`shipping::CARRIER_MAP`).
     pub fn carrier_map(self) -> Self {
         self.setting("CARRIER_MAP", CARRIER_MAP)
     }

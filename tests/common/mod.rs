@@ -2,10 +2,10 @@
 //! replicas) on the machine's Redis under a key prefix of its own, and polling helpers.
 #![allow(dead_code)]
 
-pub mod after_sale;
 pub mod app;
-pub mod fulfillment;
 pub mod own_redis;
+pub mod records;
+pub mod shipping;
 
 #[allow(unused_imports)]
 pub use app::{TestApp, WAIT};
