@@ -6,41 +6,20 @@
 #[allow(dead_code)]
 #[path = "common/sandbox_link.rs"]
 mod sandbox_link;
-use sandbox_link::NetSuiteClientConfig as _;
-use sandbox_link::TikTokClientConfig as _;
 
 use bridge::netsuite::transactions::LinePatch;
 use bridge::netsuite::{NetSuiteClient, NetSuiteError};
-use bridge::state::sqlite::SqliteState;
-use bridge::tiktok::client::TikTokClient;
 use bridge::tiktok::fulfillment::{CancellationSearch, ReturnSearch};
 use bridge::tiktok::models::{FulfillmentType, OrderStatus};
 use rust_decimal_macros::dec;
 use sandbox::tiktok::fixtures::{sample_order_with, SampleOrderOptions};
 use sandbox::tiktok::{sample_order, SampleLine};
 use sandbox::SandboxHandle;
-use sandbox_link::SandboxAuthMode;
+use sandbox_link::{netsuite_client, spawn_sandbox, tiktok_client};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 const ORDER: &str = "576486316948494001";
 const FBT_ORDER: &str = "576486316948494002";
-
-async fn sandbox() -> SandboxHandle {
-    sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sandbox starts")
-}
-
-async fn tiktok(sb: &SandboxHandle, dir: &tempfile::TempDir) -> TikTokClient {
-    let state = SqliteState::open(dir.path()).await.expect("state opens");
-    let cfg = sb.tiktok.config().client_config(&sb.base_url);
-    TikTokClient::new(cfg, Arc::new(state)).expect("client builds")
-}
-
-fn netsuite(sb: &SandboxHandle) -> NetSuiteClient {
-    NetSuiteClient::new(sb.netsuite.client_config(SandboxAuthMode::Tba, 2)).expect("client")
-}
 
 async fn control(sb: &SandboxHandle, path: &str, body: Value) -> (u16, Value) {
     let resp = reqwest::Client::new()
@@ -55,9 +34,9 @@ async fn control(sb: &SandboxHandle, path: &str, body: Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn control_routes_stage_cancellations_and_returns_that_signed_searches_find() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     sb.tiktok
         .insert_order(sample_order(
             ORDER,
@@ -143,9 +122,9 @@ async fn control_routes_stage_cancellations_and_returns_that_signed_searches_fin
 
 #[tokio::test]
 async fn tiktok_ships_fbt_orders_itself_and_only_those() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     let fbt = SampleOrderOptions {
         fulfillment_type: "FULFILLMENT_BY_TIKTOK".into(),
         ..SampleOrderOptions::default()
@@ -221,8 +200,8 @@ async fn sales_order(sb: &SandboxHandle, ns: &NetSuiteClient) -> (String, String
 
 #[tokio::test]
 async fn fulfilled_quantities_show_on_sales_order_lines_and_guard_patches() {
-    let sb = sandbox().await;
-    let ns = netsuite(&sb);
+    let sb = spawn_sandbox().await;
+    let ns = netsuite_client(&sb, 2);
     let (so, _, _) = sales_order(&sb, &ns).await;
     let read = ns.get_transaction("salesOrder", &so).await.expect("read");
     assert!(!read.any_fulfilled());
@@ -259,8 +238,8 @@ async fn fulfilled_quantities_show_on_sales_order_lines_and_guard_patches() {
 
 #[tokio::test]
 async fn standalone_credit_memos_and_customer_refunds_check_their_references() {
-    let sb = sandbox().await;
-    let ns = netsuite(&sb);
+    let sb = spawn_sandbox().await;
+    let ns = netsuite_client(&sb, 2);
     let (_, customer, item) = sales_order(&sb, &ns).await;
 
     let bad_item = json!({"entity": {"id": customer}, "item": {"items": [{"item": {"id": "99999"}, "quantity": 1}]}});

@@ -3,14 +3,13 @@
 //! as ingress only, so queued jobs stay on the queue to be counted and read.
 
 mod common;
-#[path = "common/fulfillment.rs"]
-mod fulfillment_helpers;
 
 use bridge::app::RunningBridge;
 use bridge::netsuite::callout::sign;
 use bridge::queue::Job;
+use common::own_redis::{spare_port, OwnRedis};
+use common::shipping::callout_url;
 use common::Harness;
-use fulfillment_helpers::callout_url;
 use sandbox::netsuite::callouts::SANDBOX_CALLOUT_SECRET;
 use serde_json::json;
 use std::time::Duration;
@@ -489,80 +488,10 @@ async fn carrier_map_and_hold_settings_are_read_and_checked() {
     assert_eq!(cfg.callout_secrets.len(), 2);
 }
 
-/// A Redis of the test's own (append-only), so it can be stopped and started again.
-struct OwnRedis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<std::process::Child>,
-}
-
-impl OwnRedis {
-    fn start(port: u16, dir: tempfile::TempDir) -> OwnRedis {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        OwnRedis {
-            port,
-            dir,
-            child: Some(child),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    async fn ready(&self) {
-        common::eventually(Duration::from_secs(10), "own redis answers", || async {
-            match redis::Client::open(self.url()) {
-                Ok(c) => match c.get_multiplexed_async_connection().await {
-                    Ok(mut conn) => redis::cmd("PING")
-                        .query_async::<String>(&mut conn)
-                        .await
-                        .is_ok(),
-                    Err(_) => false,
-                },
-                Err(_) => false,
-            }
-        })
-        .await;
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[tokio::test]
 async fn queue_down_means_503_and_the_outbox_retry_is_queued_once() {
     let h = Harness::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = spare_port();
     let mut own = OwnRedis::start(port, tempfile::tempdir().unwrap());
     own.ready().await;
     let url = own.url();

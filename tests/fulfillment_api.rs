@@ -6,42 +6,21 @@
 #[allow(dead_code)]
 #[path = "common/sandbox_link.rs"]
 mod sandbox_link;
-use sandbox_link::NetSuiteClientConfig as _;
-use sandbox_link::TikTokClientConfig as _;
 
 use bridge::netsuite::transactions::LinePatch;
 use bridge::netsuite::NetSuiteClient;
-use bridge::state::sqlite::SqliteState;
-use bridge::tiktok::client::TikTokClient;
 use bridge::tiktok::fulfillment::{
     CancellationSearch, MarkShippedRequest, ReturnSearch, ShipOutcome, Tracking,
 };
 use rust_decimal_macros::dec;
 use sandbox::tiktok::{sample_order, SampleLine, DEFAULT_SHIPPING_PROVIDERS};
 use sandbox::SandboxHandle;
-use sandbox_link::SandboxAuthMode;
+use sandbox_link::{netsuite_client, spawn_sandbox, tiktok_client};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 const ORDER: &str = "576486316948491001";
 const DELIVERY_OPTION: &str = "7091146663229654785";
 const USPS: &str = "7117858858072016686";
-
-async fn sandbox() -> SandboxHandle {
-    sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sandbox starts")
-}
-
-async fn tiktok(sb: &SandboxHandle, dir: &tempfile::TempDir) -> TikTokClient {
-    let state = SqliteState::open(dir.path()).await.expect("state opens");
-    let cfg = sb.tiktok.config().client_config(&sb.base_url);
-    TikTokClient::new(cfg, Arc::new(state)).expect("client builds")
-}
-
-fn netsuite(sb: &SandboxHandle) -> NetSuiteClient {
-    NetSuiteClient::new(sb.netsuite.client_config(SandboxAuthMode::Tba, 2)).expect("client")
-}
 
 /// An order of three line items (two of one SKU, one of another), awaiting shipment.
 fn place_order(sb: &SandboxHandle) -> Vec<String> {
@@ -64,9 +43,9 @@ fn tracking(number: &str) -> Tracking {
 
 #[tokio::test]
 async fn split_shipment_marks_each_package_with_its_own_lines() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     let lines = place_order(&sb);
 
     let first = tt
@@ -127,9 +106,9 @@ async fn split_shipment_marks_each_package_with_its_own_lines() {
 
 #[tokio::test]
 async fn on_hold_and_fbt_orders_cannot_be_marked_shipped() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     let lines = place_order(&sb);
     let req = MarkShippedRequest {
         order_line_item_ids: lines.clone(),
@@ -156,9 +135,9 @@ async fn on_hold_and_fbt_orders_cannot_be_marked_shipped() {
 
 #[tokio::test]
 async fn shipping_a_package_twice_is_already_shipped_and_tracking_can_change() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     let lines = place_order(&sb);
     let ids: Vec<&str> = lines.iter().map(String::as_str).collect();
     let package = sb.tiktok.add_package(ORDER, &ids).expect("package");
@@ -202,9 +181,9 @@ async fn shipping_a_package_twice_is_already_shipped_and_tracking_can_change() {
 
 #[tokio::test]
 async fn providers_come_per_delivery_option() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     let defaults = tt
         .shipping_providers(DELIVERY_OPTION)
         .await
@@ -224,9 +203,9 @@ async fn providers_come_per_delivery_option() {
 
 #[tokio::test]
 async fn cancellations_and_returns_are_searchable() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     let lines = place_order(&sb);
     sb.tiktok
         .add_cancellation(json!({
@@ -317,8 +296,8 @@ async fn sales_order(sb: &SandboxHandle, ns: &NetSuiteClient) -> String {
 
 #[tokio::test]
 async fn transform_to_item_fulfillment_and_read_it_back() {
-    let sb = sandbox().await;
-    let ns = netsuite(&sb);
+    let sb = spawn_sandbox().await;
+    let ns = netsuite_client(&sb, 2);
     let so = sales_order(&sb, &ns).await;
 
     let body = json!({
@@ -370,8 +349,8 @@ async fn transform_to_item_fulfillment_and_read_it_back() {
 
 #[tokio::test]
 async fn returns_transform_once_per_external_id() {
-    let sb = sandbox().await;
-    let ns = netsuite(&sb);
+    let sb = spawn_sandbox().await;
+    let ns = netsuite_client(&sb, 2);
     let so = sales_order(&sb, &ns).await;
     let body = || {
         let mut m = Map::new();
@@ -450,8 +429,8 @@ async fn returns_transform_once_per_external_id() {
 
 #[tokio::test]
 async fn patch_closes_only_the_named_line() {
-    let sb = sandbox().await;
-    let ns = netsuite(&sb);
+    let sb = spawn_sandbox().await;
+    let ns = netsuite_client(&sb, 2);
     let so = sales_order(&sb, &ns).await;
     ns.patch_lines("salesOrder", &so, &[LinePatch::close(2)])
         .await

@@ -5,8 +5,8 @@
 mod common;
 
 use bridge::tiktok::sign::webhook_signature;
+use common::own_redis::{spare_port, OwnRedis};
 use common::Harness;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn signed(h: &Harness, body: &[u8]) -> String {
@@ -133,66 +133,6 @@ async fn the_reference_webhook_vector_is_accepted() {
     assert_eq!(b.queue.stats().await.unwrap().depth, 1);
     b.shutdown().await;
     h.cleanup().await;
-}
-
-struct OwnRedis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn start(port: u16, dir: tempfile::TempDir) -> OwnRedis {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-            ])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        OwnRedis {
-            port,
-            dir,
-            child: Some(child),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn spare_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_redis(url: &str) {

@@ -16,7 +16,7 @@ use bridge::tiktok::inventory::{
 };
 use rust_decimal::Decimal;
 use sandbox::SandboxHandle;
-use sandbox_link::SandboxAuthMode;
+use sandbox_link::{spawn_sandbox, tiktok_client, SandboxAuthMode};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -25,18 +25,6 @@ const SKU: &str = "1729592969712207013";
 const SKU2: &str = "1729592969712207014";
 const WH1: &str = "7068517275539719942";
 const WH2: &str = "7068517275539719943";
-
-async fn sandbox() -> SandboxHandle {
-    sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sandbox starts")
-}
-
-async fn tiktok(sb: &SandboxHandle, dir: &tempfile::TempDir) -> TikTokClient {
-    let state = SqliteState::open(dir.path()).await.expect("state opens");
-    let cfg = sb.tiktok.config().client_config(&sb.base_url);
-    TikTokClient::new(cfg, Arc::new(state)).expect("client builds")
-}
 
 fn sku(id: &str, q: &[(&str, u32)]) -> SkuInventory {
     SkuInventory {
@@ -59,9 +47,9 @@ fn seed(sb: &SandboxHandle) {
 
 #[tokio::test]
 async fn update_with_every_warehouse_sets_the_stock() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     seed(&sb);
     let res = tt
         .update_inventory(
@@ -84,9 +72,9 @@ async fn update_with_every_warehouse_sets_the_stock() {
 
 #[tokio::test]
 async fn a_missing_warehouse_is_a_per_sku_error_inside_code_zero() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     seed(&sb);
     // SKU omits WH2; SKU2 is fine and must still be applied.
     let res = tt
@@ -118,9 +106,9 @@ async fn a_missing_warehouse_is_a_per_sku_error_inside_code_zero() {
 
 #[tokio::test]
 async fn search_returns_stock_per_warehouse() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tt = tiktok(&sb, &dir).await;
+    let tt = tiktok_client(&sb, dir.path()).await;
     seed(&sb);
     sb.tiktok.set_stock(
         "1729592969712200002",
@@ -158,7 +146,7 @@ async fn search_returns_stock_per_warehouse() {
 
 #[tokio::test]
 async fn suiteql_stock_read_pages_and_keeps_to_the_mapped_locations() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let ns = NetSuiteClient::new(sb.netsuite.client_config(SandboxAuthMode::OAuth2, 2))
         .expect("client builds");
     let locations: Vec<String> = (1..=6).map(|l| l.to_string()).collect();
@@ -211,7 +199,7 @@ async fn suiteql_stock_read_pages_and_keeps_to_the_mapped_locations() {
 
 #[tokio::test]
 async fn inventory_calls_pass_the_signature_gate() {
-    let sb = sandbox().await;
+    let sb = spawn_sandbox().await;
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&sb);
     let mut cfg = sb.tiktok.config().client_config(&sb.base_url);

@@ -10,7 +10,8 @@ use bridge::inventory::store::{self, DirtyReason};
 use bridge::jobs::inventory_push::{self as pusher, InventorySync};
 use bridge::jobs::JobContext;
 use bridge::queue::{Job, JobEnvelope};
-use common::{eventually, queue_idle, Harness};
+use common::app::TestAppBuilder;
+use common::{eventually, queue_idle, Harness, TestApp};
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,10 +37,9 @@ fn settings() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-    let mut s = settings();
-    s.extend_from_slice(extra);
-    s
+/// The inventory settings, and the longer wait a burst needs.
+fn builder() -> TestAppBuilder {
+    TestApp::builder().settings(&settings()).wait(WAIT)
 }
 
 fn tiktok_qty(h: &Harness, sku_id: &str, wh: &str) -> i64 {
@@ -102,60 +102,66 @@ async fn admin(bridge: &RunningBridge, method: reqwest::Method, path: &str) -> s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stock_change_in_netsuite_reaches_tiktok() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 5);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 5));
-    let bridge = h.start(&settings()).await;
-    reconciled(&bridge).await;
-    assert_eq!(h.sandbox.tiktok.inventory_updates(), 0, "in line at start");
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 5)
+        .netsuite_stock(SKU, LOC, 5)
+        .start()
+        .await;
+    reconciled(app.bridge()).await;
+    assert_eq!(
+        app.sandbox.tiktok.inventory_updates(),
+        0,
+        "in line at start"
+    );
 
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 40));
-    stock_callout(&h, &bridge, &[SKU]).await;
-    eventually(WAIT, "TikTok lists NetSuite's 40", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 40
+    assert!(app.sandbox.netsuite.set_stock(&app.item_id(SKU), LOC, 40));
+    stock_callout(&app, app.bridge(), &[SKU]).await;
+    app.wait_for("TikTok lists NetSuite's 40", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 40
     })
     .await;
 
     // A second change, and a buffer-free drop to zero: 0 is pushed, not skipped.
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 0));
-    stock_callout(&h, &bridge, &[SKU]).await;
-    eventually(WAIT, "TikTok lists 0", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 0
+    assert!(app.sandbox.netsuite.set_stock(&app.item_id(SKU), LOC, 0));
+    stock_callout(&app, app.bridge(), &[SKU]).await;
+    app.wait_for("TikTok lists 0", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 0
     })
     .await;
-    assert!(bridge.metrics.inventory.update_calls.get() >= 2);
+    assert!(app.bridge().metrics.inventory.update_calls.get() >= 2);
     assert!(
-        bridge
+        app.bridge()
             .metrics
             .encode()
             .contains("bridge_inventory_freshness_seconds_count"),
         "freshness is measured"
     );
-    bridge.shutdown().await;
-    h.cleanup().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_nothing() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 1000);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 1000));
-    let bridge = h.start(&with(&[("WORKER_CONCURRENCY", "16")])).await;
-    let url = common::webhook_url(&bridge);
-    reconciled(&bridge).await;
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 1000)
+        .netsuite_stock(SKU, LOC, 1000)
+        .settings(&[("WORKER_CONCURRENCY", "16")])
+        .start()
+        .await;
+    let url = common::webhook_url(app.bridge());
+    reconciled(app.bridge()).await;
 
     let mut placed = 0;
     for round in 0..10 {
         let mut sends = Vec::new();
         for i in 0..50 {
             let id = format!("5764863169484{:05}", round * 50 + i);
-            h.sandbox
+            app.sandbox
                 .tiktok
                 .place_buyer_order(&id, SKU_ID, 1, "AWAITING_SHIPMENT")
                 .expect("in stock");
             placed += 1;
-            let data = h.sandbox.tiktok.webhook_data(1, &id).expect("order");
-            let sb = h.sandbox.tiktok.clone();
+            let data = app.sandbox.tiktok.webhook_data(1, &id).expect("order");
+            let sb = app.sandbox.tiktok.clone();
             let url = url.clone();
             sends.push(async move { sb.send_webhook(&url, 1, data).await });
         }
@@ -165,22 +171,26 @@ async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_
         if round == 4 {
             // A restock lands in NetSuite mid-burst: it must reach TikTok net of the
             // orders TikTok already took.
-            let now = ns_available(&h, SKU);
-            assert!(h
-                .sandbox
-                .netsuite
-                .set_stock(&h.item_id(SKU), LOC, now + Decimal::from(100)));
-            stock_callout(&h, &bridge, &[SKU]).await;
+            let now = ns_available(&app, SKU);
+            assert!(app.sandbox.netsuite.set_stock(
+                &app.item_id(SKU),
+                LOC,
+                now + Decimal::from(100)
+            ));
+            stock_callout(&app, app.bridge(), &[SKU]).await;
         }
     }
     assert_eq!(placed, 500);
     eventually(Duration::from_secs(120), "every order synced", || async {
-        queue_idle(bridge.queue.as_ref()).await && h.sandbox.netsuite.sales_orders().len() == 500
+        queue_idle(app.bridge().queue.as_ref()).await
+            && app.sandbox.netsuite.sales_orders().len() == 500
     })
     .await;
     // 1000 + 100 restocked − 500 sold: both sides agree once the dust settles.
     let settled = tokio::time::timeout(WAIT, async {
-        while !(tiktok_qty(&h, SKU_ID, WH) == 600 && ns_available(&h, SKU) == Decimal::from(600)) {
+        while !(tiktok_qty(&app, SKU_ID, WH) == 600
+            && ns_available(&app, SKU) == Decimal::from(600))
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
@@ -188,9 +198,9 @@ async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_
     assert!(
         settled.is_ok(),
         "TikTok {} and NetSuite {} should both be 1000 + 100 − 500; updates {:?}",
-        tiktok_qty(&h, SKU_ID, WH),
-        ns_available(&h, SKU),
-        h.sandbox
+        tiktok_qty(&app, SKU_ID, WH),
+        ns_available(&app, SKU),
+        app.sandbox
             .tiktok
             .update_log(SKU_ID)
             .iter()
@@ -198,19 +208,18 @@ async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_
             .collect::<Vec<_>>()
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let calls = h.sandbox.tiktok.inventory_updates();
+    let calls = app.sandbox.tiktok.inventory_updates();
     assert!(
         (1..=5).contains(&calls),
         "500 orders and a restock cost {calls} Update Inventory calls"
     );
     assert_eq!(
-        tiktok_qty(&h, SKU_ID, WH),
+        tiktok_qty(&app, SKU_ID, WH),
         600,
         "nothing undid the final value"
     );
-    assert_eq!(h.sandbox.netsuite.oversold_units(), Decimal::ZERO);
-    bridge.shutdown().await;
-    h.cleanup().await;
+    assert_eq!(app.sandbox.netsuite.oversold_units(), Decimal::ZERO);
+    app.finish().await;
 }
 
 /// A JobContext on the harness's Redis prefix, as a replica has it.
@@ -279,33 +288,39 @@ async fn an_out_of_order_push_never_overwrites_a_newer_quantity() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn drift_behind_the_bridges_back_is_found_reported_and_fixed_by_the_reconcile() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 20);
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU2_ID, SKU2, WH, 3);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 20));
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 3));
-    let bridge = h.start(&settings()).await;
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 20)
+        .tiktok_stock(PRODUCT, SKU2_ID, SKU2, WH, 3)
+        .netsuite_stock(SKU, LOC, 20)
+        .netsuite_stock(SKU2, LOC, 3)
+        .start()
+        .await;
 
     // The start-up reconcile found both sides in line.
-    eventually(WAIT, "start-up reconcile", || async {
-        let r = admin(&bridge, reqwest::Method::GET, "/admin/inventory/drift").await;
+    app.wait_for("start-up reconcile", || async {
+        let r = admin(app.bridge(), reqwest::Method::GET, "/admin/inventory/drift").await;
         r["checked_at_ms"].as_i64().unwrap_or(0) > 0
     })
     .await;
-    let before = admin(&bridge, reqwest::Method::GET, "/admin/inventory/drift").await;
+    let before = admin(app.bridge(), reqwest::Method::GET, "/admin/inventory/drift").await;
     assert_eq!(before["drift_units"], 0, "{before}");
     assert_eq!(before["skus_checked"], 2, "{before}");
 
     // Someone edits TikTok by hand, and NetSuite loses stock without a callout.
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 99);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 1));
+    app.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 99);
+    assert!(app.sandbox.netsuite.set_stock(&app.item_id(SKU2), LOC, 1));
 
-    admin(&bridge, reqwest::Method::POST, "/admin/inventory/reconcile").await;
-    eventually(WAIT, "drift fixed on TikTok", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 20 && tiktok_qty(&h, SKU2_ID, WH) == 1
+    admin(
+        app.bridge(),
+        reqwest::Method::POST,
+        "/admin/inventory/reconcile",
+    )
+    .await;
+    app.wait_for("drift fixed on TikTok", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 20 && tiktok_qty(&app, SKU2_ID, WH) == 1
     })
     .await;
-    let report = admin(&bridge, reqwest::Method::GET, "/admin/inventory/drift").await;
+    let report = admin(app.bridge(), reqwest::Method::GET, "/admin/inventory/drift").await;
     assert_eq!(report["skus_checked"], 2, "{report}");
     assert_eq!(report["drift_units"], 79 + 2, "{report}");
     let rows = report["drifted"].as_array().expect("rows");
@@ -320,129 +335,138 @@ async fn drift_behind_the_bridges_back_is_found_reported_and_fixed_by_the_reconc
         (rows[1]["tiktok"].clone(), rows[1]["sellable"].clone()),
         (99.into(), 20.into())
     );
-    assert!(bridge
+    assert!(app
+        .bridge()
         .metrics
         .encode()
         .contains("bridge_inventory_drift_units{shop_id=\"7494049642642441621\"} 81"));
 
     // Once fixed, the next reconcile finds nothing.
-    admin(&bridge, reqwest::Method::POST, "/admin/inventory/reconcile").await;
-    eventually(WAIT, "a clean reconcile", || async {
-        let r = admin(&bridge, reqwest::Method::GET, "/admin/inventory/drift").await;
+    admin(
+        app.bridge(),
+        reqwest::Method::POST,
+        "/admin/inventory/reconcile",
+    )
+    .await;
+    app.wait_for("a clean reconcile", || async {
+        let r = admin(app.bridge(), reqwest::Method::GET, "/admin/inventory/drift").await;
         r["checked_at_ms"].as_i64() > report["checked_at_ms"].as_i64() && r["drift_units"] == 0
     })
     .await;
-    bridge.shutdown().await;
-    h.cleanup().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sku_refused_inside_a_code_0_answer_does_not_block_the_others() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 1);
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU2_ID, SKU2, WH, 1);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 1));
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 1));
-    let bridge = h.start(&settings()).await;
-    reconciled(&bridge).await;
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 1)
+        .tiktok_stock(PRODUCT, SKU2_ID, SKU2, WH, 1)
+        .netsuite_stock(SKU, LOC, 1)
+        .netsuite_stock(SKU2, LOC, 1)
+        .start()
+        .await;
+    reconciled(app.bridge()).await;
     // SKU2 is in a promotion: TikTok refuses it per SKU.
-    h.sandbox
+    app.sandbox
         .tiktok
         .refuse_sku_updates(SKU2_ID, Some(12_052_393));
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 8));
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 9));
+    assert!(app.sandbox.netsuite.set_stock(&app.item_id(SKU), LOC, 8));
+    assert!(app.sandbox.netsuite.set_stock(&app.item_id(SKU2), LOC, 9));
 
-    stock_callout(&h, &bridge, &[SKU, SKU2]).await;
-    eventually(WAIT, "the accepted SKU updated", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 8
+    stock_callout(&app, app.bridge(), &[SKU, SKU2]).await;
+    app.wait_for("the accepted SKU updated", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 8
     })
     .await;
-    eventually(WAIT, "the refusal counted", || async {
-        bridge.metrics.inventory.sku_count("sku_error") == 1
+    app.wait_for("the refusal counted", || async {
+        app.bridge().metrics.inventory.sku_count("sku_error") == 1
     })
     .await;
-    assert_eq!(tiktok_qty(&h, SKU2_ID, WH), 1, "refused SKU unchanged");
+    assert_eq!(tiktok_qty(&app, SKU2_ID, WH), 1, "refused SKU unchanged");
     assert_eq!(
-        h.sandbox.tiktok.inventory_updates(),
+        app.sandbox.tiktok.inventory_updates(),
         1,
         "both SKUs of the product went in one call, and the refusal is not retried in a loop"
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(h.sandbox.tiktok.inventory_updates(), 1);
+    assert_eq!(app.sandbox.tiktok.inventory_updates(), 1);
 
     // The promotion ends: the next reconcile brings the SKU in line.
-    h.sandbox.tiktok.refuse_sku_updates(SKU2_ID, None);
-    admin(&bridge, reqwest::Method::POST, "/admin/inventory/reconcile").await;
-    eventually(WAIT, "refused SKU fixed later", || async {
-        tiktok_qty(&h, SKU2_ID, WH) == 9
+    app.sandbox.tiktok.refuse_sku_updates(SKU2_ID, None);
+    admin(
+        app.bridge(),
+        reqwest::Method::POST,
+        "/admin/inventory/reconcile",
+    )
+    .await;
+    app.wait_for("refused SKU fixed later", || async {
+        tiktok_qty(&app, SKU2_ID, WH) == 9
     })
     .await;
-    bridge.shutdown().await;
-    h.cleanup().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fbt_managed_skus_are_never_pushed() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 2);
-    h.sandbox
-        .tiktok
-        .set_stock(PRODUCT, SKU2_ID, SKU2, FBT_WH, 50);
-    h.sandbox.tiktok.set_fbt_warehouse(FBT_WH);
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 2));
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU2), LOC, 4));
-    let bridge = h
-        .start(&with(&[("INVENTORY_FBT_WAREHOUSES", FBT_WH)]))
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 2)
+        .tiktok_stock(PRODUCT, SKU2_ID, SKU2, FBT_WH, 50)
+        .sandbox(|sb| sb.tiktok.set_fbt_warehouse(FBT_WH))
+        .netsuite_stock(SKU, LOC, 2)
+        .netsuite_stock(SKU2, LOC, 4)
+        .setting("INVENTORY_FBT_WAREHOUSES", FBT_WH)
+        .start()
         .await;
-    reconciled(&bridge).await;
-    assert!(h.sandbox.netsuite.set_stock(&h.item_id(SKU), LOC, 6));
+    reconciled(app.bridge()).await;
+    assert!(app.sandbox.netsuite.set_stock(&app.item_id(SKU), LOC, 6));
 
-    stock_callout(&h, &bridge, &[SKU, SKU2]).await;
-    eventually(WAIT, "merchant SKU updated", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 6
+    stock_callout(&app, app.bridge(), &[SKU, SKU2]).await;
+    app.wait_for("merchant SKU updated", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 6
     })
     .await;
-    eventually(WAIT, "FBT SKU skipped", || async {
-        bridge.metrics.inventory.sku_count("fbt") == 1
+    app.wait_for("FBT SKU skipped", || async {
+        app.bridge().metrics.inventory.sku_count("fbt") == 1
     })
     .await;
     assert_eq!(
-        tiktok_qty(&h, SKU2_ID, FBT_WH),
+        tiktok_qty(&app, SKU2_ID, FBT_WH),
         50,
         "TikTok's FBT stock untouched"
     );
     assert_eq!(
-        bridge.metrics.inventory.sku_count("sku_error"),
+        app.bridge().metrics.inventory.sku_count("sku_error"),
         0,
         "never even tried"
     );
-    bridge.shutdown().await;
-    h.cleanup().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_on_one_prefix_never_push_a_stale_value() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 0);
-    let item = h.item_id(SKU);
-    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 0));
-    let a = h.start(&settings()).await;
-    let b = h.start(&settings()).await;
-    reconciled(&a).await;
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 0)
+        .netsuite_stock(SKU, LOC, 0)
+        .replicas(2)
+        .start()
+        .await;
+    let item = app.item_id(SKU);
+    let (a, b) = (app.bridge(), &app.others[0]);
+    reconciled(a).await;
 
     // Rising stock, each change announced to alternating replicas: a stale push would
     // show up on TikTok as a fall.
     for n in 1..=30 {
-        assert!(h.sandbox.netsuite.set_stock(&item, LOC, n * 10));
-        let target = if n % 2 == 0 { &a } else { &b };
-        stock_callout(&h, target, &[SKU]).await;
+        assert!(app.sandbox.netsuite.set_stock(&item, LOC, n * 10));
+        let target = if n % 2 == 0 { a } else { b };
+        stock_callout(&app, target, &[SKU]).await;
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
-    eventually(WAIT, "TikTok ends at NetSuite's 300", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 300
+    app.wait_for("TikTok ends at NetSuite's 300", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 300
     })
     .await;
-    let log: Vec<i64> = h
+    let log: Vec<i64> = app
         .sandbox
         .tiktok
         .update_log(SKU_ID)
@@ -454,90 +478,89 @@ async fn two_replicas_on_one_prefix_never_push_a_stale_value() {
         log.windows(2).all(|w| w[0] <= w[1]),
         "every push at least as new as the one before: {log:?}"
     );
-    a.shutdown().await;
-    b.shutdown().await;
-    h.cleanup().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unpaid_and_on_hold_orders_hold_units_until_their_sales_order_and_cancels_release() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 10);
-    let item = h.item_id(SKU);
-    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 10));
-    let bridge = h.start(&settings()).await;
-    reconciled(&bridge).await;
-    let shop = h.sandbox.tiktok.config().shop_id.clone();
-    let tt = &h.sandbox.tiktok;
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 10)
+        .netsuite_stock(SKU, LOC, 10)
+        .start()
+        .await;
+    let item = app.item_id(SKU);
+    reconciled(app.bridge()).await;
+    let shop = app.sandbox.tiktok.config().shop_id.clone();
+    let tt = &app.sandbox.tiktok;
 
     tt.place_buyer_order("576486316948600001", SKU_ID, 2, "UNPAID")
         .expect("in stock");
     tt.place_buyer_order("576486316948600002", SKU_ID, 1, "ON_HOLD")
         .expect("in stock");
     for id in ["576486316948600001", "576486316948600002"] {
-        assert_eq!(h.webhook(&bridge, 1, id).await, 200);
+        assert_eq!(app.webhook(1, id).await, 200);
     }
-    eventually(WAIT, "orders read", || async {
-        queue_idle(bridge.queue.as_ref()).await
+    app.wait_for("orders read", || async {
+        queue_idle(app.bridge().queue.as_ref()).await
     })
     .await;
     assert!(
-        h.sandbox.netsuite.sales_orders().is_empty(),
+        app.sandbox.netsuite.sales_orders().is_empty(),
         "not imported yet"
     );
-    let units = store::ledger_units(bridge.state.as_ref(), &shop, SKU)
+    let units = store::ledger_units(app.bridge().state.as_ref(), &shop, SKU)
         .await
         .unwrap();
     assert_eq!(units, 3, "UNPAID and ON_HOLD units are in flight");
 
     // A restock: TikTok gets NetSuite's 12 minus the 3 units buyers already hold.
-    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 12));
-    stock_callout(&h, &bridge, &[SKU]).await;
-    eventually(WAIT, "TikTok lists 12 − 3", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 9
+    assert!(app.sandbox.netsuite.set_stock(&item, LOC, 12));
+    stock_callout(&app, app.bridge(), &[SKU]).await;
+    app.wait_for("TikTok lists 12 − 3", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 9
     })
     .await;
 
     // The unpaid order is cancelled: its 2 units are sellable again.
     assert!(tt.set_status("576486316948600001", "CANCELLED"));
-    assert_eq!(h.webhook(&bridge, 1, "576486316948600001").await, 200);
-    eventually(WAIT, "cancelled units back on TikTok", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 11
+    assert_eq!(app.webhook(1, "576486316948600001").await, 200);
+    app.wait_for("cancelled units back on TikTok", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 11
     })
     .await;
 
     // The held order is paid: its sales order commits the unit in NetSuite and the ledger
     // lets go of it; TikTok already had it off, so nothing changes there.
     assert!(tt.set_status("576486316948600002", "AWAITING_SHIPMENT"));
-    assert_eq!(h.webhook(&bridge, 1, "576486316948600002").await, 200);
-    eventually(WAIT, "sales order written", || async {
-        h.sales_order("576486316948600002").is_some() && queue_idle(bridge.queue.as_ref()).await
+    assert_eq!(app.webhook(1, "576486316948600002").await, 200);
+    app.wait_for("sales order written", || async {
+        app.sales_order("576486316948600002").is_some()
+            && queue_idle(app.bridge().queue.as_ref()).await
     })
     .await;
     assert_eq!(
-        store::ledger_units(bridge.state.as_ref(), &shop, SKU)
+        store::ledger_units(app.bridge().state.as_ref(), &shop, SKU)
             .await
             .unwrap(),
         0
     );
-    assert_eq!(ns_available(&h, SKU), Decimal::from(11));
+    assert_eq!(ns_available(&app, SKU), Decimal::from(11));
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(tiktok_qty(&h, SKU_ID, WH), 11, "both sides agree");
+    assert_eq!(tiktok_qty(&app, SKU_ID, WH), 11, "both sides agree");
 
     // A repeated webhook for the cancelled order re-reads it and holds nothing again.
-    assert_eq!(h.webhook(&bridge, 1, "576486316948600001").await, 200);
-    eventually(WAIT, "duplicate read", || async {
-        queue_idle(bridge.queue.as_ref()).await
+    assert_eq!(app.webhook(1, "576486316948600001").await, 200);
+    app.wait_for("duplicate read", || async {
+        queue_idle(app.bridge().queue.as_ref()).await
     })
     .await;
     assert_eq!(
-        store::ledger_units(bridge.state.as_ref(), &shop, SKU)
+        store::ledger_units(app.bridge().state.as_ref(), &shop, SKU)
             .await
             .unwrap(),
         0
     );
-    bridge.shutdown().await;
-    h.cleanup().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -609,43 +632,43 @@ async fn the_sandbox_announces_stock_changes_as_signed_callouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sales_order_closed_in_netsuite_recomputes_the_items_on_its_lines() {
-    let h = Harness::new().await;
-    h.sandbox.tiktok.set_stock(PRODUCT, SKU_ID, SKU, WH, 10);
-    let item = h.item_id(SKU);
-    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 10));
-    let bridge = h.start(&settings()).await;
-    reconciled(&bridge).await;
+    let app = builder()
+        .tiktok_stock(PRODUCT, SKU_ID, SKU, WH, 10)
+        .netsuite_stock(SKU, LOC, 10)
+        .start()
+        .await;
+    let item = app.item_id(SKU);
+    reconciled(app.bridge()).await;
 
     let id = "576486316948700001";
-    h.sandbox
+    app.sandbox
         .tiktok
         .place_buyer_order(id, SKU_ID, 2, "AWAITING_SHIPMENT")
         .expect("in stock");
-    assert_eq!(h.webhook(&bridge, 1, id).await, 200);
-    eventually(WAIT, "sales order written", || async {
-        h.sales_order(id).is_some() && queue_idle(bridge.queue.as_ref()).await
+    assert_eq!(app.webhook(1, id).await, 200);
+    app.wait_for("sales order written", || async {
+        app.sales_order(id).is_some() && queue_idle(app.bridge().queue.as_ref()).await
     })
     .await;
-    let so_id = h.sales_order(id).unwrap()["id"]
+    let so_id = app.sales_order(id).unwrap()["id"]
         .as_str()
         .expect("id")
         .to_string();
-    assert_eq!(tiktok_qty(&h, SKU_ID, WH), 8);
+    assert_eq!(tiktok_qty(&app, SKU_ID, WH), 8);
 
     // The order is closed in NetSuite and its commitment released (4 units back, say, with a
     // correction): only the sales-order callout says so, with no item ids.
-    assert!(h.sandbox.netsuite.set_stock(&item, LOC, 12));
+    assert!(app.sandbox.netsuite.set_stock(&item, LOC, 12));
     let job = JobEnvelope::new(Job::InventorySync {
-        shop_id: h.sandbox.tiktok.config().shop_id.clone(),
+        shop_id: app.sandbox.tiktok.config().shop_id.clone(),
         item_ids: Vec::new(),
         source: format!("sales_order:{so_id}"),
     });
-    bridge.queue.enqueue(&job).await.unwrap();
-    eventually(WAIT, "TikTok follows NetSuite", || async {
-        tiktok_qty(&h, SKU_ID, WH) == 12
+    app.bridge().queue.enqueue(&job).await.unwrap();
+    app.wait_for("TikTok follows NetSuite", || async {
+        tiktok_qty(&app, SKU_ID, WH) == 12
     })
     .await;
-    assert_eq!(bridge.metrics.job_count("inventory_sync", "done"), 1);
-    bridge.shutdown().await;
-    h.cleanup().await;
+    assert_eq!(app.bridge().metrics.job_count("inventory_sync", "done"), 1);
+    app.finish().await;
 }

@@ -2,6 +2,14 @@
 //! replicas) on the machine's Redis under a key prefix of its own, and polling helpers.
 #![allow(dead_code)]
 
+pub mod app;
+pub mod own_redis;
+pub mod records;
+pub mod shipping;
+
+#[allow(unused_imports)]
+pub use app::{TestApp, WAIT};
+
 use bridge::app::RunningBridge;
 use bridge::config::Config;
 use bridge::queue::JobQueue;
@@ -203,12 +211,16 @@ pub fn so_total(so: &serde_json::Value) -> rust_decimal::Decimal {
 impl Harness {
     /// NetSuite internal id of the sandbox item whose `itemid` is `sku`.
     pub fn item_id(&self, sku: &str) -> String {
-        self.sandbox
-            .netsuite
-            .items()
-            .into_iter()
-            .find(|i| i["itemId"] == sku)
-            .and_then(|i| i["id"].as_str().map(str::to_string))
-            .unwrap_or_else(|| panic!("no sandbox item {sku}"))
+        item_id(&self.sandbox, sku)
     }
+}
+
+/// NetSuite internal id of the sandbox item whose `itemid` is `sku`.
+pub fn item_id(sb: &SandboxHandle, sku: &str) -> String {
+    sb.netsuite
+        .items()
+        .into_iter()
+        .find(|i| i["itemId"] == sku)
+        .and_then(|i| i["id"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no sandbox item {sku}"))
 }

@@ -70,3 +70,34 @@ impl NetSuiteClientConfig for NetSuiteSandbox {
         }
     }
 }
+
+/// A sandbox on a free port, for tests that drive a client directly.
+pub async fn spawn_sandbox() -> sandbox::SandboxHandle {
+    sandbox::spawn("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sandbox starts")
+}
+
+/// The bridge's TikTok client pointed at `sb`, its token state in `dir`.
+pub async fn tiktok_client(
+    sb: &sandbox::SandboxHandle,
+    dir: &std::path::Path,
+) -> bridge::tiktok::client::TikTokClient {
+    let state = bridge::state::sqlite::SqliteState::open(dir)
+        .await
+        .expect("state opens");
+    let cfg = sb.tiktok.config().client_config(&sb.base_url);
+    bridge::tiktok::client::TikTokClient::new(cfg, std::sync::Arc::new(state))
+        .expect("client builds")
+}
+
+/// The bridge's NetSuite client pointed at `sb` with TBA credentials.
+pub fn netsuite_client(
+    sb: &sandbox::SandboxHandle,
+    concurrency: usize,
+) -> bridge::netsuite::NetSuiteClient {
+    bridge::netsuite::NetSuiteClient::new(
+        sb.netsuite.client_config(SandboxAuthMode::Tba, concurrency),
+    )
+    .expect("client")
+}
