@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-const TOKEN: &str = "test-admin-token";
+const TOKEN: &str = "test-admin-token-5d2e9a41c7b3f086";
 
 fn dec_of(v: &Value) -> Decimal {
     v.to_string().trim_matches('"').parse().expect("decimal")
