@@ -6,10 +6,10 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod charges;
 pub mod inventory;
 pub mod returns;
 pub mod settlement;
-pub mod charges;
 pub use charges::ChargesConfig;
 pub mod http;
 pub mod secrets;

@@ -11,9 +11,9 @@ use bridge::queue::redis::RedisQueue;
 use bridge::queue::{
     DeadLetter, Delivery, EnqueueOutcome, JobEnvelope, JobQueue, QueueError, QueueStats,
 };
-use sandbox::tiktok::fixtures::SampleLine;
 use common::{redis_url, Harness};
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::SampleLine;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -248,6 +248,13 @@ impl JobQueue for GatedQueue {
         max: usize,
     ) -> Result<Vec<Delivery>, QueueError> {
         self.inner.reclaim_idle(c, idle, max).await
+    }
+    async fn renew_leases(
+        &self,
+        consumer: &str,
+        held: &[(String, u64)],
+    ) -> Result<Vec<bool>, QueueError> {
+        self.inner.renew_leases(consumer, held).await
     }
     async fn stats(&self) -> Result<QueueStats, QueueError> {
         self.inner.stats().await

@@ -9,10 +9,10 @@ mod common;
 
 use bridge::app::RunningBridge;
 use bridge::queue::{Job, JobEnvelope, SyncTrigger};
-use sandbox::netsuite::NetSuiteFaults;
-use sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::SampleLine;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

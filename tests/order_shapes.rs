@@ -4,10 +4,10 @@
 
 mod common;
 
-use sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, so_total, Harness};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::SampleLine;
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -6,10 +6,10 @@
 
 mod common;
 
-use sandbox::netsuite::NetSuiteFaults;
-use sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, queue_idle, Harness};
 use rust_decimal_macros::dec;
+use sandbox::netsuite::NetSuiteFaults;
+use sandbox::tiktok::fixtures::SampleLine;
 use std::time::{Duration, Instant};
 
 const SETTINGS: [(&str, &str); 6] = [

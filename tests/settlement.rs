@@ -9,12 +9,12 @@ mod common;
 
 use after_sale::{admin, dec_of, metrics_text};
 use bridge::app::RunningBridge;
-use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
-use sandbox::tiktok::{AdjustmentSpec, FeeRates, ReserveSpec, StatementSpec};
 use common::{eventually, queue_idle, Harness};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::{SampleLine, SampleOrderOptions};
+use sandbox::tiktok::{AdjustmentSpec, FeeRates, ReserveSpec, StatementSpec};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -540,7 +540,7 @@ async fn reconciliation_nets_refunds_and_lists_a_revenue_mismatch() {
     // TikTok settles the second order at another price than it was sold at.
     h.sandbox
         .tiktok
-        .insert_order(bridge::sandbox::tiktok::fixtures::sample_order(
+        .insert_order(sandbox::tiktok::fixtures::sample_order(
             repriced,
             "DELIVERED",
             &[SampleLine::new("TSHIRT-BLK-M", dec!(17.99), 2)],

@@ -2,10 +2,10 @@
 //! settlement timer finds it and books one balanced journal entry, then TikTok pays it and
 //! the payout moves from "in transit" to the bank. Its row shows the amounts tie.
 
-use crate::sandbox::tiktok::StatementSpec;
-use crate::sandbox::SandboxHandle;
 use anyhow::Context;
 use rust_decimal::Decimal;
+use sandbox::tiktok::StatementSpec;
+use sandbox::SandboxHandle;
 use serde_json::Value;
 use std::str::FromStr;
 use std::time::{Duration, Instant};

@@ -5,8 +5,8 @@
 mod auth;
 pub mod callouts;
 mod control;
-pub mod oauth1;
 mod ledger;
+pub mod oauth1;
 mod query;
 mod records;
 mod state;
