@@ -62,6 +62,8 @@ pub struct Metrics {
     pub inventory: crate::inventory::metrics::InventoryMetrics,
     /// The HTTP server's limits at work (see `server.rs`).
     pub http: HttpMetrics,
+    /// Signed events older than what the bridge already applied (replays), ignored.
+    pub webhooks_stale: Family<SourceTopic, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -177,6 +179,12 @@ impl Metrics {
         let after_sale = AfterSaleMetrics::register(&mut registry);
         let inventory = crate::inventory::metrics::InventoryMetrics::register(&mut registry);
         let http = HttpMetrics::register(&mut registry);
+        let webhooks_stale = Family::<SourceTopic, Counter>::default();
+        registry.register(
+            "bridge_webhooks_stale",
+            "Signed events older than the state the bridge holds (replays); they change nothing",
+            webhooks_stale.clone(),
+        );
         Metrics {
             registry,
             webhooks_received,
@@ -200,6 +208,7 @@ impl Metrics {
             after_sale,
             inventory,
             http,
+            webhooks_stale,
         }
     }
 
