@@ -138,10 +138,25 @@ pub async fn start_with(
             callout_secrets: std::sync::Arc::new(cfg.callout_secrets.clone()),
             netsuite_account_id: cfg.netsuite.account_id.clone(),
         };
+        let metrics_here = cfg.metrics_bind_addr.is_none();
+        if let Some(ops_addr) = cfg.metrics_bind_addr {
+            let ops = TcpListener::bind(ops_addr)
+                .await
+                .with_context(|| format!("cannot listen on METRICS_BIND_ADDR {ops_addr}"))?;
+            tracing::info!(addr = ?ops.local_addr().ok(), "metrics and health listening");
+            tasks.push(tokio::spawn(crate::server::serve(
+                ops,
+                ops_router(st.clone(), true),
+                cfg.http.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+                cfg.shutdown_grace,
+            )));
+        }
         let app = if matches!(cfg.role, Role::All | Role::Ingress) {
-            ingress::router(st, cfg.max_body_bytes, &cfg.http)
+            ingress::router(st, cfg.max_body_bytes, &cfg.http, metrics_here)
         } else {
-            ops_router(st)
+            ops_router(st, metrics_here)
         };
         tasks.push(tokio::spawn(crate::server::serve(
             listener,
@@ -281,13 +296,16 @@ pub async fn start_with(
     })
 }
 
-/// What a worker-only replica serves: liveness, readiness and its own metrics.
-fn ops_router(st: IngressState) -> axum::Router {
+/// What a worker-only replica serves (and METRICS_BIND_ADDR): liveness, readiness and,
+/// unless they live on METRICS_BIND_ADDR, its own metrics.
+fn ops_router(st: IngressState, with_metrics: bool) -> axum::Router {
     use axum::routing::get;
     use ingress::health;
-    axum::Router::new()
+    let mut r = axum::Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .with_state(st)
+        .route("/readyz", get(health::readyz));
+    if with_metrics {
+        r = r.route("/metrics", get(health::metrics));
+    }
+    r.with_state(st)
 }

@@ -208,6 +208,9 @@ pub struct QueueConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind_addr: std::net::SocketAddr,
+    /// `METRICS_BIND_ADDR`: when set, `/metrics` (and health) are served there instead of
+    /// on `BIND_ADDR`, out of the load balancer's reach.
+    pub metrics_bind_addr: Option<std::net::SocketAddr>,
     pub role: Role,
     pub queue: QueueConfig,
     pub tiktok: TikTokConfig,
@@ -614,6 +617,16 @@ impl Config {
 
         Ok(Config {
             bind_addr,
+            metrics_bind_addr: match src.get("METRICS_BIND_ADDR") {
+                None => None,
+                Some(v) => Some(v.trim().parse().map_err(|e: std::net::AddrParseError| {
+                    ConfigError::Invalid {
+                        name: "METRICS_BIND_ADDR",
+                        value: v.clone(),
+                        why: e.to_string(),
+                    }
+                })?),
+            },
             role,
             queue,
             tiktok,

@@ -67,6 +67,8 @@ pub struct Metrics {
     pub breaker_open: Family<Dependency, Gauge>,
     /// Open breakers of this replica (dependency → opened at, Unix ms), for `/readyz`.
     pub breakers_open: parking_lot::Mutex<std::collections::BTreeMap<String, i64>>,
+    /// Signed events older than what the bridge already applied (replays), ignored.
+    pub webhooks_stale: Family<SourceTopic, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -189,6 +191,12 @@ impl Metrics {
             "1 while this replica's circuit breaker of a dependency (netsuite:<account>, tiktok:<shop>) is open and holds its jobs",
             breaker_open.clone(),
         );
+        let webhooks_stale = Family::<SourceTopic, Counter>::default();
+        registry.register(
+            "bridge_webhooks_stale",
+            "Signed events older than the state the bridge holds (replays); they change nothing",
+            webhooks_stale.clone(),
+        );
         Metrics {
             registry,
             webhooks_received,
@@ -215,6 +223,7 @@ impl Metrics {
             http,
             breaker_open,
             breakers_open: Default::default(),
+            webhooks_stale,
         }
     }
 

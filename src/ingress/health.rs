@@ -53,21 +53,19 @@ pub async fn metrics(State(st): State<IngressState>, headers: HeaderMap) -> Resp
     } else {
         st.metrics.ops.queue_backend_up.set(0);
     }
-    if let Ok(Ok(parked)) = tokio::time::timeout(budget, st.state.parked()).await {
-        let mut counts = std::collections::BTreeMap::<&str, i64>::new();
-        counts.insert("unknown_sku", 0);
-        counts.insert("shop_deauthorized", 0);
-        counts.insert("totals_mismatch", 0);
-        for p in &parked {
-            *counts.entry(p.reason.label()).or_default() += 1;
+    // Counts kept beside the parked jobs: a scrape never loads the jobs themselves.
+    if let Ok(Ok(by_reason)) = tokio::time::timeout(budget, st.state.parked_counts()).await {
+        let mut counts = std::collections::BTreeMap::<String, i64>::new();
+        counts.insert("unknown_sku".into(), 0);
+        counts.insert("shop_deauthorized".into(), 0);
+        counts.insert("totals_mismatch".into(), 0);
+        // Reasons seen before drop to 0 instead of keeping their last value.
+        st.metrics.parked.clear();
+        for (reason, n) in by_reason {
+            counts.insert(reason, i64::try_from(n).unwrap_or(i64::MAX));
         }
         for (reason, n) in counts {
-            st.metrics
-                .parked
-                .get_or_create(&Reason {
-                    reason: reason.into(),
-                })
-                .set(n);
+            st.metrics.parked.get_or_create(&Reason { reason }).set(n);
         }
     }
     let shop = crate::tiktok::authorization::shop_status(st.state.as_ref(), &st.tiktok_shop_id);

@@ -47,6 +47,7 @@ pub fn router(
     state: IngressState,
     max_body_bytes: usize,
     limits: &crate::config::HttpLimits,
+    serve_metrics: bool,
 ) -> Router {
     // Routes that do work take a slot in flight (or are shed with 503); probes and metrics
     // answer even when the replica is saturated.
@@ -55,12 +56,15 @@ pub fn router(
         .route("/callouts/netsuite", post(callout::receive))
         .merge(admin::routes(state.clone()));
     let work = crate::server::limit_work(work, limits, max_body_bytes, state.metrics.clone());
-    Router::new()
+    let mut app = Router::new()
         .merge(work)
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .route("/readyz", get(health::readyz));
+    // With METRICS_BIND_ADDR the metrics live on that port only, away from the internet.
+    if serve_metrics {
+        app = app.route("/metrics", get(health::metrics));
+    }
+    app.layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

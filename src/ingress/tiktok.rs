@@ -172,6 +172,28 @@ async fn shop_deauthorized(
         Ok(None) => {}
         Err(why) => return state_unavailable(st, &why),
     }
+    // Monotonic: a validly signed notice older than the newest authorization change the
+    // bridge applied (a re-authorization since) is a replay and changes nothing.
+    if let Some(ts) = env.timestamp {
+        match bounded(
+            st,
+            authorization::is_newer_than_known(st.state.as_ref(), shop_id, ts),
+        )
+        .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                st.metrics.webhooks_stale.get_or_create(labels).inc();
+                tracing::warn!(
+                    shop_id,
+                    event_time = ts,
+                    "deauthorization notice older than the shop's last authorization change; ignored"
+                );
+                return empty(StatusCode::OK);
+            }
+            Err(why) => return state_unavailable(st, &why),
+        }
+    }
     let record = authorization::record_deauthorization(
         st.state.as_ref(),
         shop_id,
@@ -180,6 +202,16 @@ async fn shop_deauthorized(
     );
     if let Err(why) = bounded(st, record).await {
         return state_unavailable(st, &why);
+    }
+    if let Some(ts) = env.timestamp {
+        if let Err(why) = bounded(
+            st,
+            authorization::note_change_at(st.state.as_ref(), shop_id, ts),
+        )
+        .await
+        {
+            return state_unavailable(st, &why);
+        }
     }
     if let Err(why) = bounded(st, st.state.set(&seen, "1", Some(st.dedupe_ttl))).await {
         // The deauthorization stands; only a late retry could re-apply it.

@@ -152,6 +152,16 @@ pub trait StateStore: Send + Sync + 'static {
     /// Remove a parked job; returns it if it was there.
     async fn unpark(&self, job_id: &str) -> Result<Option<ParkedJob>, StateError>;
 
+    /// Parked jobs by reason label, for `/metrics`. Backends answer without loading the
+    /// parked jobs (Redis keeps the counts beside them); this default loads them.
+    async fn parked_counts(&self) -> Result<Vec<(String, u64)>, StateError> {
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for p in self.parked().await? {
+            *counts.entry(p.reason.label().to_string()).or_default() += 1;
+        }
+        Ok(counts.into_iter().collect())
+    }
+
     // Hashes and counters (inventory ledger, dirty set and versions). Hash keys live in
     // their own namespace; counters share the plain-key namespace of `get`/`set`.
 

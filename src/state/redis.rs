@@ -54,13 +54,36 @@ end
 return 0
 ";
 
-/// Read and remove in one step, so two unparkers never both re-run the same job.
+/// Read and remove in one step, so two unparkers never both re-run the same job. The
+/// per-reason count (KEYS[2], field = label kept in KEYS[3]) goes down with it.
 const UNPARK_LUA: &str = r"
 local value = redis.call('HGET', KEYS[1], ARGV[1])
 if value then
   redis.call('HDEL', KEYS[1], ARGV[1])
+  local label = redis.call('HGET', KEYS[3], ARGV[1])
+  if label then
+    redis.call('HDEL', KEYS[3], ARGV[1])
+    if redis.call('HINCRBY', KEYS[2], label, -1) <= 0 then
+      redis.call('HDEL', KEYS[2], label)
+    end
+  end
 end
 return value
+";
+
+/// Park (or re-park under another reason) and keep the per-reason counts in step, so a
+/// scrape reads a few small fields instead of every parked job.
+const PARK_LUA: &str = r"
+local old = redis.call('HGET', KEYS[3], ARGV[1])
+if old then
+  if redis.call('HINCRBY', KEYS[2], old, -1) <= 0 then
+    redis.call('HDEL', KEYS[2], old)
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+return 1
 ";
 
 /// Compare-and-delete of one hash field.
@@ -94,6 +117,11 @@ pub struct RedisState {
     conn: ConnectionManager,
     base: String,
     parked_key: String,
+    /// reason label → parked jobs (kept by the park/unpark scripts).
+    parked_counts_key: String,
+    /// job id → reason label of each parked job.
+    parked_reasons_key: String,
+    park_script: Script,
     try_lock_script: Script,
     unlock_script: Script,
     lock_fenced_script: Script,
@@ -108,9 +136,12 @@ impl RedisState {
     pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, StateError> {
         let (_, conn) = open_manager(url).await.map_err(unavailable)?;
         let base = key_base(key_prefix);
-        Ok(RedisState {
+        let state = RedisState {
             conn,
             parked_key: format!("{base}:parked"),
+            parked_counts_key: format!("{base}:parked-counts"),
+            parked_reasons_key: format!("{base}:parked-reasons"),
+            park_script: Script::new(PARK_LUA),
             base,
             try_lock_script: Script::new(TRY_LOCK_LUA),
             unlock_script: Script::new(UNLOCK_LUA),
@@ -119,7 +150,80 @@ impl RedisState {
             unpark_script: Script::new(UNPARK_LUA),
             hash_delete_if_script: Script::new(HASH_DELETE_IF_LUA),
             raise_to_script: Script::new(RAISE_TO_LUA),
-        })
+        };
+        state.index_parked().await?;
+        Ok(state)
+    }
+
+    /// Jobs parked by a version that kept no counts get their labels once, at start-up
+    /// (HSCAN in pages, so even a large hash never loads at once); afterwards the scripts
+    /// keep the counts and this finds nothing to do.
+    async fn index_parked(&self) -> Result<(), StateError> {
+        let mut conn = self.conn.clone();
+        let (total, indexed): (u64, u64) = bounded(
+            CALL_TIMEOUT,
+            redis::pipe()
+                .cmd("HLEN")
+                .arg(&self.parked_key)
+                .cmd("HLEN")
+                .arg(&self.parked_reasons_key)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        if total == indexed {
+            return Ok(());
+        }
+        // The pipelined EVALSHA below needs the script loaded.
+        bounded(
+            CALL_TIMEOUT,
+            self.park_script.prepare_invoke().load_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, page): (u64, Vec<(String, String)>) = bounded(
+                CALL_TIMEOUT,
+                redis::cmd("HSCAN")
+                    .arg(&self.parked_key)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(500)
+                    .query_async(&mut conn),
+            )
+            .await
+            .map_err(unavailable)?;
+            // Re-parking the same value through the script counts it exactly once.
+            let invocations: Vec<_> = page
+                .iter()
+                .filter_map(|(job_id, json)| {
+                    let parked = decode_parked(job_id, json).ok()?;
+                    let mut inv = self.park_script.key(&self.parked_key);
+                    inv.key(&self.parked_counts_key)
+                        .key(&self.parked_reasons_key)
+                        .arg(job_id)
+                        .arg(json)
+                        .arg(parked.reason.label());
+                    Some(inv)
+                })
+                .collect();
+            if !invocations.is_empty() {
+                let mut pipe = redis::pipe();
+                for inv in &invocations {
+                    pipe.invoke_script(inv).ignore();
+                }
+                bounded(CALL_TIMEOUT, pipe.exec_async(&mut conn))
+                    .await
+                    .map_err(unavailable)?;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        tracing::info!(parked = total, "counted parked jobs by reason");
+        Ok(())
     }
 
     fn lock_key(&self, key: &str) -> String {
@@ -348,16 +452,37 @@ impl StateStore for RedisState {
             reason: e.to_string(),
         })?;
         let mut conn = self.conn.clone();
-        bounded(
+        let _: i64 = bounded(
             CALL_TIMEOUT,
-            redis::cmd("HSET")
-                .arg(&self.parked_key)
+            self.park_script
+                .key(&self.parked_key)
+                .key(&self.parked_counts_key)
+                .key(&self.parked_reasons_key)
                 .arg(&parked.envelope.id)
                 .arg(json)
-                .exec_async(&mut conn),
+                .arg(parked.reason.label())
+                .invoke_async(&mut conn),
         )
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn parked_counts(&self) -> Result<Vec<(String, u64)>, StateError> {
+        let mut conn = self.conn.clone();
+        let mut counts: Vec<(String, i64)> = bounded(
+            CALL_TIMEOUT,
+            redis::cmd("HGETALL")
+                .arg(&self.parked_counts_key)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?;
+        counts.sort();
+        Ok(counts
+            .into_iter()
+            .map(|(label, n)| (label, n.max(0) as u64))
+            .collect())
     }
 
     async fn parked(&self) -> Result<Vec<ParkedJob>, StateError> {
@@ -392,6 +517,8 @@ impl StateStore for RedisState {
             CALL_TIMEOUT,
             self.unpark_script
                 .key(&self.parked_key)
+                .key(&self.parked_counts_key)
+                .key(&self.parked_reasons_key)
                 .arg(job_id)
                 .invoke_async(&mut conn),
         )

@@ -290,6 +290,26 @@ impl StateStore for SqliteState {
         Ok(jobs)
     }
 
+    /// Counted inside SQLite: the bodies never leave the database.
+    async fn parked_counts(&self) -> Result<Vec<(String, u64)>, StateError> {
+        self.call(|conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT json_extract(body, '$.reason.kind') AS kind, COUNT(*) FROM parked \
+                     GROUP BY kind ORDER BY kind",
+                )?
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    ))
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     async fn unpark(&self, job_id: &str) -> Result<Option<ParkedJob>, StateError> {
         let id = job_id.to_string();
         // Read and remove in one savepoint, so two unparkers never both re-run the same job.

@@ -135,12 +135,47 @@ pub async fn record_deauthorization(
     Ok(rec)
 }
 
-/// The shop is authorized again (an operator said so, or newer tokens are in use).
+/// The shop is authorized again (an operator said so, or newer tokens are in use). The
+/// shop's authorization clock moves to now, so a deauthorization notice sent before this
+/// moment and replayed later changes nothing.
 pub async fn clear_deauthorization(
     state: &dyn StateStore,
     shop_id: &str,
 ) -> Result<(), StateError> {
+    let now = u64::try_from(crate::queue::now_ms() / 1000).unwrap_or(0);
+    state.raise_to(&changed_at_key(shop_id), now).await?;
     state.delete(&deauthorized_key(shop_id)).await
+}
+
+/// Unix seconds of the newest authorization change the bridge applied for the shop (a
+/// topic 6 notice's `timestamp`, or a re-authorization); only ever moves forward.
+fn changed_at_key(shop_id: &str) -> String {
+    format!("tiktok:shop:{shop_id}:authorization-changed-at")
+}
+
+/// Whether a notice TikTok timestamped `event_time` is newer than every authorization
+/// change the bridge already applied; an older one (a replay) must change nothing.
+pub async fn is_newer_than_known(
+    state: &dyn StateStore,
+    shop_id: &str,
+    event_time: i64,
+) -> Result<bool, StateError> {
+    let known = state
+        .get(&changed_at_key(shop_id))
+        .await?
+        .and_then(|v| v.parse::<i64>().ok());
+    Ok(known.is_none_or(|k| event_time > k))
+}
+
+/// Moves the shop's authorization clock to `event_time` (never backwards).
+pub async fn note_change_at(
+    state: &dyn StateStore,
+    shop_id: &str,
+    event_time: i64,
+) -> Result<(), StateError> {
+    let at = u64::try_from(event_time).unwrap_or(0);
+    state.raise_to(&changed_at_key(shop_id), at).await?;
+    Ok(())
 }
 
 /// Whether work for `shop_id` must stop now. A deauthorization superseded by newer tokens
