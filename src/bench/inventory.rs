@@ -5,9 +5,11 @@
 //! units (sold across both channels beyond the stock that existed), freshness (NetSuite change
 //! → TikTok updated) and TikTok inventory calls for each.
 //!
-//! The NetSuite user-event script's callout is stood in for by queueing the job the callout
-//! ingress queues (`InventorySync`, source `callout`) right after the second channel's sale, so
-//! freshness here excludes that one local HTTP hop.
+//! The second channel sells through ordinary NetSuite sales orders (the sandbox's `consume`:
+//! a sales order saved in the UI, committing its units), and the bridge hears of them only
+//! through the paths a real account has: the signed `inventory.changed` callout the shipped
+//! sales-order script sends (the sandbox mirrors the scripts, `SCRIPTED_INVENTORY_EVENTS`), and
+//! the sweep (`INVENTORY_SWEEP_SECS`, one scenario minute on the compressed clock).
 
 use super::rig::{callout_url, wait_queue_idle, webhook_url, Rig};
 use super::stats::{LatencySummary, Samples};
@@ -67,6 +69,10 @@ pub struct LiveStreamRun {
     pub freshness_scenario_p99_s: f64,
     pub update_inventory_calls: u64,
     pub inventory_search_calls: u64,
+    /// Stock callouts the sandbox sent as the shipped scripts would (event-driven runs).
+    pub stock_callouts: u64,
+    /// The sweep period on the compressed clock (event-driven runs; 0 for polling).
+    pub sweep_period_ms: u64,
     /// TikTok's and NetSuite's quantities at the end (they should agree).
     pub final_tiktok: i64,
     pub final_netsuite: f64,
@@ -86,6 +92,12 @@ pub struct LiveStreamResult {
 pub fn scaled_latency_ms(plan: &LiveStreamPlan) -> u64 {
     let factor = plan.hour.as_secs_f64() / 3600.0;
     ((plan.netsuite_latency.as_secs_f64() * factor * 1000.0).round() as u64).max(1)
+}
+
+/// The default `INVENTORY_SWEEP_SECS` (60 s) on the compressed clock (at least 50 ms).
+pub fn sweep_period(plan: &LiveStreamPlan) -> Duration {
+    let factor = plan.hour.as_secs_f64() / 3600.0;
+    Duration::from_secs_f64((60.0 * factor).max(0.05))
 }
 
 pub async fn run(rig: &Rig, plan: &LiveStreamPlan) -> anyhow::Result<LiveStreamResult> {
@@ -177,6 +189,11 @@ async fn scenario(rig: &Rig, plan: &LiveStreamPlan, mode: Mode) -> anyhow::Resul
             // Shorter waits than the defaults: the scenario's clock runs ~200× fast.
             ("INVENTORY_DEBOUNCE_MS", "20".into()),
             ("INVENTORY_MAX_DELAY_MS", "100".into()),
+            // The default sweep (60 s) on the scenario's clock.
+            (
+                "INVENTORY_SWEEP_SECS",
+                format!("{:.3}", sweep_period(plan).as_secs_f64()),
+            ),
         ]);
     }
     let bridge = rig.start_bridge(&scope, &overrides).await?;
@@ -225,6 +242,7 @@ async fn drive(
     let updates0 = tt.inventory_updates();
     let search0 = tt.calls(INVENTORY_SEARCH_PATH);
     let oversold0 = ns.oversold_units();
+    let callouts0 = ns.callouts_sent();
 
     // The schedule: buyer attempts evenly over the hour, the second channel's sales evenly
     // over the opening rush.
@@ -384,6 +402,12 @@ async fn drive(
         freshness,
         update_inventory_calls: tt.inventory_updates() - updates0,
         inventory_search_calls: tt.calls(INVENTORY_SEARCH_PATH) - search0,
+        stock_callouts: ns.callouts_sent() - callouts0,
+        sweep_period_ms: if mode.event_driven() {
+            sweep_period(plan).as_millis() as u64
+        } else {
+            0
+        },
         final_tiktok: tt.stock(sku_id).map(|m| m.values().sum()).unwrap_or(-1),
         final_netsuite: ns
             .stock_at(item, LOCATION)

@@ -105,13 +105,22 @@ impl InventoryConfig {
                     .map_err(|e| invalid("INVENTORY_RECONCILE_SECS", &v, e))?,
             ),
         };
+        // Seconds, fractions allowed (the benchmark runs a compressed clock).
         let sweep_interval = match src.get("INVENTORY_SWEEP_SECS") {
             None => d.sweep_interval,
-            Some(v) => Duration::from_secs(
-                v.trim()
-                    .parse::<u64>()
-                    .map_err(|e| invalid("INVENTORY_SWEEP_SECS", &v, e))?,
-            ),
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+                    Duration::from_secs_f64(s)
+                }
+                Ok(_) => {
+                    return Err(invalid(
+                        "INVENTORY_SWEEP_SECS",
+                        &v,
+                        "must be between 0 and 86400 seconds",
+                    ))
+                }
+                Err(e) => return Err(invalid("INVENTORY_SWEEP_SECS", &v, e)),
+            },
         };
         Ok(InventoryConfig {
             locations: list(src, "INVENTORY_LOCATIONS"),
@@ -247,6 +256,7 @@ mod tests {
             ("INVENTORY_MAX_LISTED", "-1"),
             ("INVENTORY_SAFETY_BUFFER", "x"),
             ("INVENTORY_SWEEP_SECS", "1m"),
+            ("INVENTORY_SWEEP_SECS", "-1"),
             ("INVENTORY_KITS", "KIT=A:0"),
             ("INVENTORY_KITS", "nonsense"),
         ] {

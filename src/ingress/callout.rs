@@ -196,6 +196,28 @@ mod tests {
                 })
             );
         }
+        // What the scripts send since issue 11: any stock-moving record, any trigger, numeric
+        // ids, a deleted record with no locations left.
+        for (record, trigger) in [
+            ("salesorder", "create"),
+            ("assemblybuild", "edit"),
+            ("itemfulfillment", "pack"),
+            ("inventorycount", "approve"),
+            ("workordercompletion", "delete"),
+        ] {
+            let d = format!(
+                r#"{{"record_type":"{record}","record_id":88,"item_ids":[501,"502"],"location_ids":[],"trigger":"{trigger}"}}"#
+            );
+            assert_eq!(
+                job_for(&ev(callout::INVENTORY_CHANGED, &d), "77"),
+                Some(Job::InventorySync {
+                    shop_id: "77".into(),
+                    item_ids: vec!["501".into(), "502".into()],
+                    source: "callout".into()
+                }),
+                "{record} {trigger}"
+            );
+        }
         assert_eq!(job_for(&ev("item.changed", "{}"), "77"), None);
         assert_eq!(dedupe_key("ns_x_1"), "netsuite:ns_x_1");
     }

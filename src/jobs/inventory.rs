@@ -59,7 +59,10 @@ async fn mark_items(
         return Ok(Outcome::Skipped(format!("{source}: no items named")));
     }
     let items: Vec<String> = items.into_iter().collect();
-    let skus = skus_of_items(ctx, &items).await?;
+    let mut skus = skus_of_items(ctx, &items).await?;
+    if source == SWEEP {
+        skus = moved_since_last_push(ctx, skus).await?;
+    }
     if skus.is_empty() {
         return Ok(Outcome::Skipped(format!(
             "{source}: none of {} item(s) is stocked at the shop's locations",
@@ -110,6 +113,54 @@ async fn skus_of_items(ctx: &JobContext, items: &[String]) -> Result<BTreeSet<St
         }
     }
     Ok(skus)
+}
+
+/// The sweep's filter: of `skus`, those whose `available − ledger` differs from the basis of
+/// their last push (or that have none). The bridge's own sales orders move both sides by the
+/// same units and are left alone, so the sweep adds no push round during an order burst
+/// (each round is a chance to re-list a unit a buyer takes between its read and its write).
+async fn moved_since_last_push(
+    ctx: &JobContext,
+    skus: BTreeSet<String>,
+) -> Result<BTreeSet<String>, JobError> {
+    let inv = &ctx.inventory;
+    let shop = inv.shop_id.as_str();
+    let plain: Vec<String> = skus
+        .iter()
+        .filter(|s| !inv.cfg.kits.contains_key(*s))
+        .cloned()
+        .collect();
+    let bases = store::bases(ctx.state.as_ref(), shop, &plain).await?;
+    let items = super::order_sync::resolve_items(ctx, &plain).await?;
+    let item_ids: Vec<String> = items.values().cloned().collect();
+    let rows = ctx
+        .netsuite
+        .stock_for_items(&item_ids, &inv.cfg.locations)
+        .await?;
+    let mut moved = BTreeSet::new();
+    for sku in &plain {
+        let available: rust_decimal::Decimal = items
+            .get(sku)
+            .map(|item| {
+                rows.iter()
+                    .filter(|r| &r.item_id == item)
+                    .map(|r| r.available)
+                    .sum()
+            })
+            .unwrap_or_default();
+        let ledger = store::ledger_units(ctx.state.as_ref(), shop, sku).await?;
+        let y = available - rust_decimal::Decimal::from(ledger);
+        if bases.get(sku).is_none_or(|b| b.y != y) {
+            moved.insert(sku.clone());
+        }
+    }
+    // Kits follow their components.
+    for (kit, components) in &inv.cfg.kits {
+        if skus.contains(kit) && components.iter().any(|(c, _)| moved.contains(c)) {
+            moved.insert(kit.clone());
+        }
+    }
+    Ok(moved)
 }
 
 /// `Job::InventoryReconcile`: compare every mapped SKU on both sides, report and fix drift.

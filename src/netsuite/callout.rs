@@ -35,11 +35,11 @@
 //! | `type` | `data` |
 //! |---|---|
 //! | `item_fulfillment.created` / `.shipped` / `.edited` | `item_fulfillment_id`, `created_from` (the order's internal id), `ship_status` (`A` picked, `B` packed, `C` shipped), `previous_ship_status`, `trigger` |
-//! | `inventory.changed` | `record_type` (`itemreceipt`, `inventoryadjustment`, `inventorytransfer`), `record_id`, `item_ids`, `location_ids`, `trigger` |
+//! | `inventory.changed` | `record_type` (any stock-moving record: `itemreceipt`, `inventoryadjustment`, `inventorytransfer`, `transferorder`, `salesorder`, `cashsale`, `invoice`, `itemfulfillment`, `assemblybuild`, `assemblyunbuild`, `workorderissue`, `workordercompletion`, `inventorystatuschange`, `inventorycount`), `record_id`, `item_ids`, `location_ids`, `trigger` |
 //! | `sales_order.closed` / `.cancelled` | `sales_order_id`, `external_id`, `order_status` (`H` closed, `C` cancelled), `trigger` |
 //!
-//! `trigger` is the user-event type that fired (`create`, `edit`, `xedit`, `ship`, `cancel`,
-//! `delete`). Ids are strings (numbers are accepted too). Unknown fields are ignored; an unknown
+//! `trigger` is the user-event type that fired (`create`, `edit`, `xedit`, `ship`, `pack`,
+//! `cancel`, `approve`, `delete`). Ids are strings (numbers are accepted too). Unknown fields are ignored; an unknown
 //! `type` parses as [`CalloutEvent::Other`] so the ingress can answer 200 and count it.
 //!
 //! The shared fixture `tests/fixtures/netsuite-callout.json` pins all of this for both the Rust

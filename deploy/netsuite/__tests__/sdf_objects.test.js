@@ -88,6 +88,20 @@ it('deploy.xml ships the script folder and every object', () => {
     expect(deploy).toContain('<path>~/Objects/*</path>');
     expect(read('manifest.xml')).toContain('projecttype="ACCOUNTCUSTOMIZATION"');
     expect(objects.map((o) => o.file).sort()).toEqual(
-        [lib.OUTBOX.TYPE, ...SCRIPTS.map((s) => s.id)].map((id) => id + '.xml').sort()
+        [lib.OUTBOX.TYPE, ...SCRIPTS.map((s) => s.id), ...CUSTOM_FIELDS.map((f) => f.id)].map((id) => id + '.xml').sort()
     );
+});
+
+// The fields the bridge writes and reads (src/jobs/fulfillment.rs), shipped instead of made by hand.
+const CUSTOM_FIELDS = [
+    { id: soScript.TIKTOK_ORDER_FIELD, tag: 'transactionbodycustomfield', on: '<bodysale>T</bodysale>' },
+    { id: 'custcol_tiktok_sku_id', tag: 'transactioncolumncustomfield', on: '<colsale>T</colsale>' },
+];
+
+it.each(CUSTOM_FIELDS)('$id is shipped as a stored text field on sales orders', (f) => {
+    const xml = object(f.id);
+    expect(xml).toMatch(new RegExp('^<' + f.tag + ' scriptid="' + f.id + '">'));
+    expect(xml).toContain('<fieldtype>TEXT</fieldtype>');
+    expect(xml).toContain('<storevalue>T</storevalue>');
+    expect(xml).toContain(f.on);
 });

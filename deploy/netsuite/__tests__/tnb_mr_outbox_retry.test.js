@@ -45,13 +45,16 @@ beforeEach(() => {
 });
 
 describe('getInputData', () => {
-    it('lists the entries not given up, by SuiteQL', () => {
-        query.__setRows([{ id: 11 }, { id: 12 }]);
-        expect(script.getInputData()).toEqual(['11', '12']);
-        const [statement] = query.__statements();
-        expect(statement.query).toBe(
-            "SELECT id FROM customrecord_tnb_outbox WHERE custrecord_tnb_ob_gave_up = 'F' AND isinactive = 'F' ORDER BY id"
-        );
+    it('hands map/reduce a SuiteQL query object (no 5,000-row cap) filtered by due time', () => {
+        expect(script.getInputData()).toEqual({
+            type: 'suiteql',
+            query:
+                "SELECT id FROM customrecord_tnb_outbox WHERE custrecord_tnb_ob_gave_up = 'F' AND isinactive = 'F'" +
+                ' AND (custrecord_tnb_ob_next_attempt IS NULL OR custrecord_tnb_ob_next_attempt <= SYSDATE) ORDER BY id',
+            params: [],
+        });
+        // Nothing read through query.runSuiteQL, which stops at 5,000 rows.
+        expect(query.__statements()).toHaveLength(0);
     });
 
     it('does nothing without a bridge URL, so no attempt is burnt', () => {
@@ -151,6 +154,7 @@ describe('map and summarize', () => {
         script.map({ key: '0', value: '"11"', write });
         expect(write).toHaveBeenCalledWith({ key: 'delivered', value: '11' });
         expect(script.parseId('{"id":12}')).toBe('12');
+        expect(script.parseId('{"types":["INTEGER"],"values":[14]}')).toBe('14');
         expect(script.parseId('13')).toBe('13');
     });
 

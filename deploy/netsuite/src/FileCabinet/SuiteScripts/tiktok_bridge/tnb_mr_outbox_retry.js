@@ -6,7 +6,8 @@
  * tnb_mr_outbox_retry.js: delivers the callouts the user-event scripts could not, from the
  * outbox custom record. Scheduled every 15 minutes (the shortest recurrence NetSuite offers).
  *
- * getInputData: the ids of outbox entries not given up (SuiteQL).
+ * getInputData: a SuiteQL query object (no 5,000-row cap, unlike query.runSuiteQL) for the ids
+ *   of outbox entries not given up whose next attempt is due; map gets one row each.
  * map (one entry each): skip it when its next attempt is in the future; else post it again with
  *   the same webhook-id and body, signed with a fresh timestamp. Delivered: the entry is deleted.
  *   Failed: attempts + 1, last error, next attempt after an exponential backoff (1 min doubling,
@@ -15,13 +16,14 @@
  *   for an administrator to look at; clearing the mark queues it again.
  * summarize: counts per outcome and any errors, in the execution log.
  */
-define(['N/log', 'N/query', 'N/record', 'N/runtime', './tnb_callout_lib'], (log, query, record, runtime, lib) => {
+define(['N/log', 'N/record', 'N/runtime', './tnb_callout_lib'], (log, record, runtime, lib) => {
     const URL_PARAM = 'custscript_tnb_retry_url';
     const MAX_ATTEMPTS_PARAM = 'custscript_tnb_retry_max_attempts';
     const DEFAULT_MAX_ATTEMPTS = 12;
     const F = lib.OUTBOX;
     const PENDING_QUERY =
-        'SELECT id FROM ' + F.TYPE + ' WHERE ' + F.GAVE_UP + " = 'F' AND isinactive = 'F' ORDER BY id";
+        'SELECT id FROM ' + F.TYPE + ' WHERE ' + F.GAVE_UP + " = 'F' AND isinactive = 'F'" +
+        ' AND (' + F.NEXT_ATTEMPT + ' IS NULL OR ' + F.NEXT_ATTEMPT + ' <= SYSDATE) ORDER BY id';
 
     const OUTCOME = Object.freeze({
         DELIVERED: 'delivered',
@@ -50,10 +52,8 @@ define(['N/log', 'N/query', 'N/record', 'N/runtime', './tnb_callout_lib'], (log,
             });
             return [];
         }
-        return query
-            .runSuiteQL({ query: PENDING_QUERY })
-            .asMappedResults()
-            .map((row) => String(row.id));
+        // Map/reduce pages a SuiteQL input itself, past runSuiteQL's 5,000 rows.
+        return { type: 'suiteql', query: PENDING_QUERY, params: [] };
     }
 
     function parseId(value) {
@@ -64,7 +64,8 @@ define(['N/log', 'N/query', 'N/record', 'N/runtime', './tnb_callout_lib'], (log,
             v = value;
         }
         if (v && typeof v === 'object') {
-            v = v.id;
+            // A SuiteQL input row: {"types": [...], "values": [id]}.
+            v = Array.isArray(v.values) ? v.values[0] : v.id;
         }
         return lib.idOf(v);
     }
