@@ -162,6 +162,17 @@ pub async fn start_with(
         let netsuite = NetSuiteClient::new(cfg.netsuite.clone())
             .context("cannot build the NetSuite client")?;
         tiktok.observe(metrics.clone());
+        if let Backend::Redis { url } = &cfg.queue.backend {
+            // TikTok's QPS is per app and shop: every replica draws from one budget.
+            let shared = crate::tiktok::shared_ratelimit::SharedRateLimiter::connect(
+                url,
+                &cfg.queue.key_prefix,
+                cfg.tiktok.qps_per_api,
+            )
+            .await
+            .context("cannot reach Redis at REDIS_URL")?;
+            tiktok.share_rate_limit(Arc::new(shared));
+        }
         netsuite.observe(metrics.clone());
         let inventory = crate::inventory::timers::inventory_sync(&cfg, &metrics)?;
         let ctx = Arc::new(JobContext {
