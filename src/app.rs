@@ -172,6 +172,17 @@ pub async fn start_with(
             .await
             .context("cannot reach Redis at REDIS_URL")?;
             tiktok.share_rate_limit(Arc::new(shared));
+            // NetSuite's concurrency is per account: NETSUITE_CONCURRENCY is the deployment's.
+            let slots = crate::netsuite::shared_slots::SharedSlots::connect(
+                url,
+                &cfg.queue.key_prefix,
+                &cfg.netsuite.account_id,
+                cfg.netsuite.concurrency,
+                cfg.netsuite.timeout * 2,
+            )
+            .await
+            .context("cannot reach Redis at REDIS_URL")?;
+            netsuite.share_concurrency(Arc::new(slots));
         }
         netsuite.observe(metrics.clone());
         let inventory = crate::inventory::timers::inventory_sync(&cfg, &metrics)?;

@@ -62,3 +62,52 @@ async fn three_replicas_share_one_tiktok_budget_and_draw_no_429() {
     eprintln!("120 calls from 3 clients at a shared 50 QPS took {took:?}");
     h.cleanup().await;
 }
+
+/// NetSuite's concurrency limit is per account: three clients (three replicas), each
+/// allowed the account's whole limit of 5 on its own, draw slots from one semaphore in
+/// Redis, so the sandbox (limit 5, answering 429 past it) never refuses one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_share_the_netsuite_account_limit_and_draw_no_429() {
+    use bridge::netsuite::client::NetSuiteClient;
+    use bridge::netsuite::shared_slots::SharedSlots;
+    use bridge::sandbox::netsuite::NetSuiteFaults;
+    let h = Harness::new().await;
+    let cfg = h.config(&[("NETSUITE_CONCURRENCY", "5")]);
+    let item = h.item_id("CAP-RED");
+    h.sandbox.netsuite.set_faults(NetSuiteFaults {
+        latency_ms: Some(60),
+        ..Default::default()
+    });
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let client = NetSuiteClient::new(cfg.netsuite.clone()).unwrap();
+        let slots = SharedSlots::connect(
+            &common::redis_url(),
+            &h.prefix,
+            &cfg.netsuite.account_id,
+            5,
+            std::time::Duration::from_secs(120),
+        )
+        .await
+        .unwrap();
+        client.share_concurrency(Arc::new(slots));
+        clients.push(client);
+    }
+    let burst = clients.iter().flat_map(|c| {
+        let item = item.clone();
+        (0..20).map(move |_| {
+            let item = item.clone();
+            async move { c.get_record("inventoryItem", &item).await }
+        })
+    });
+    let results = futures::future::join_all(burst).await;
+    assert!(results.iter().all(|r| r.is_ok()), "every request answered");
+    assert_eq!(
+        h.sandbox.netsuite.throttled(),
+        0,
+        "no CONCURRENCY_LIMIT_EXCEEDED"
+    );
+    assert!(h.sandbox.netsuite.peak_concurrency() <= 5);
+    assert_eq!(h.sandbox.netsuite.requests(), 60, "each request sent once");
+    h.cleanup().await;
+}
