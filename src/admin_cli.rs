@@ -83,6 +83,23 @@ pub enum DeadLettersCommand {
     Show { id: String },
     /// Queue it again as a fresh job (attempt 1) and remove it.
     Replay { id: String },
+    /// Replay every dead letter that matches (at least one filter): after an outage or a fix.
+    ReplayMatching {
+        /// Job kind, e.g. order_sync.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Text the error contains, e.g. "HTTP 503".
+        #[arg(long)]
+        error: Option<String>,
+        /// Failed at or after this time (Unix ms).
+        #[arg(long)]
+        since_ms: Option<i64>,
+        /// Failed before this time (Unix ms).
+        #[arg(long)]
+        until_ms: Option<i64>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Drop it for good.
     Discard { id: String },
 }
@@ -183,6 +200,35 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 format!("/admin/dead-letters/{}/replay", seg(id)),
                 render_replayed,
             ),
+            DeadLettersCommand::ReplayMatching {
+                kind,
+                error,
+                since_ms,
+                until_ms,
+                limit,
+            } => {
+                let mut query = Vec::new();
+                if let Some(k) = kind {
+                    query.push(format!("kind={}", seg(k)));
+                }
+                if let Some(e) = error {
+                    query.push(format!("error={}", seg(e)));
+                }
+                if let Some(t) = since_ms {
+                    query.push(format!("since_ms={t}"));
+                }
+                if let Some(t) = until_ms {
+                    query.push(format!("until_ms={t}"));
+                }
+                if let Some(n) = limit {
+                    query.push(format!("limit={n}"));
+                }
+                (
+                    Method::POST,
+                    format!("/admin/dead-letters/replay?{}", query.join("&")),
+                    render_replayed_matching,
+                )
+            }
             DeadLettersCommand::Discard { id } => (
                 Method::DELETE,
                 format!("/admin/dead-letters/{}", seg(id)),
@@ -551,6 +597,14 @@ fn render_replayed(v: &Value) -> String {
         "Dead letter {} replayed as job {}.\n",
         text(&v["id"]),
         text(&v["job_id"])
+    )
+}
+
+fn render_replayed_matching(v: &Value) -> String {
+    format!(
+        "{} dead letters matched, {} replayed.\n",
+        v["matched"].as_u64().unwrap_or(0),
+        v["replayed"].as_u64().unwrap_or(0)
     )
 }
 

@@ -177,6 +177,28 @@ pub async fn start_with(
         let netsuite = NetSuiteClient::new(cfg.netsuite.clone())
             .context("cannot build the NetSuite client")?;
         tiktok.observe(metrics.clone());
+        if let Backend::Redis { url } = &cfg.queue.backend {
+            // TikTok's QPS is per app and shop: every replica draws from one budget.
+            let shared = crate::tiktok::shared_ratelimit::SharedRateLimiter::connect(
+                url,
+                &cfg.queue.key_prefix,
+                cfg.tiktok.qps_per_api,
+            )
+            .await
+            .context("cannot reach Redis at REDIS_URL")?;
+            tiktok.share_rate_limit(Arc::new(shared));
+            // NetSuite's concurrency is per account: NETSUITE_CONCURRENCY is the deployment's.
+            let slots = crate::netsuite::shared_slots::SharedSlots::connect(
+                url,
+                &cfg.queue.key_prefix,
+                &cfg.netsuite.account_id,
+                cfg.netsuite.concurrency,
+                cfg.netsuite.timeout * 2,
+            )
+            .await
+            .context("cannot reach Redis at REDIS_URL")?;
+            netsuite.share_concurrency(Arc::new(slots));
+        }
         netsuite.observe(metrics.clone());
         let inventory = crate::timers::inventory::inventory_sync(&cfg, &metrics)?;
         let ctx = Arc::new(JobContext {

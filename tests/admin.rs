@@ -481,3 +481,89 @@ async fn the_cli_lists_shows_and_replays_a_dead_letter() {
     b.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn bulk_replay_takes_the_dead_letters_of_one_kind_error_and_time_range_once() {
+    use bridge::queue::{now_ms, Job, JobEnvelope, JobQueue, SyncTrigger};
+    let h = Harness::new().await;
+    // Ingress only: replayed jobs stay on the queue where the test can see them.
+    let b = h
+        .start(&[("BRIDGE_ROLE", "ingress"), ("CONSUMER_NAME", "ingress")])
+        .await;
+    let admin = Admin::new(&b);
+    let q: &dyn JobQueue = b.queue.as_ref();
+    let sync = |id: &str| {
+        JobEnvelope::new(Job::OrderSync {
+            shop_id: "shop".into(),
+            order_id: id.into(),
+            trigger: SyncTrigger::Manual,
+            update_time: None,
+        })
+    };
+    let cancel = |id: &str| {
+        JobEnvelope::new(Job::Cancellation {
+            shop_id: "shop".into(),
+            order_id: id.into(),
+            cancel_id: None,
+        })
+    };
+    let kill = |env: JobEnvelope, error: &'static str| async move {
+        q.enqueue(&env).await.unwrap();
+        let d = q.read("c", 1, Duration::from_millis(100)).await.unwrap();
+        q.dead_letter(&d[0], error).await.unwrap();
+        env.id
+    };
+    let old_503 = kill(sync("o1"), "gave up: netsuite: HTTP 503").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let since = now_ms();
+    let outage_a = kill(sync("o2"), "gave up: netsuite: HTTP 503").await;
+    let outage_b = kill(sync("o3"), "gave up: NetSuite HTTP 503 page").await;
+    let invalid = kill(sync("o4"), "rejected the record content").await;
+    let cancel_503 = kill(cancel("o5"), "gave up: netsuite: HTTP 503").await;
+
+    let (status, _) = admin.post("/admin/dead-letters/replay").await;
+    assert_eq!(status, 400, "a bulk replay needs a filter");
+    let (status, v) = admin
+        .post(&format!(
+            "/admin/dead-letters/replay?kind=order_sync&error=http%20503&since_ms={since}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["matched"].as_u64(), v["replayed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let mut replayed: Vec<String> = v["job_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j.as_str().unwrap().to_string())
+        .collect();
+    replayed.sort();
+    let mut expected = vec![outage_a, outage_b];
+    expected.sort();
+    assert_eq!(replayed, expected);
+    let left: Vec<String> = q
+        .dead_letters(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.envelope.id)
+        .collect();
+    assert_eq!(left.len(), 3);
+    for id in [&old_503, &invalid, &cancel_503] {
+        assert!(left.contains(id), "{id} stays dead");
+    }
+    let queued = q.read("c2", 10, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|d| d.envelope.attempt == 1));
+    // The same replay again finds nothing more.
+    let (_, again) = admin
+        .post(&format!(
+            "/admin/dead-letters/replay?kind=order_sync&error=http%20503&since_ms={since}"
+        ))
+        .await;
+    assert_eq!(again["replayed"], 0);
+    b.shutdown().await;
+    h.cleanup().await;
+}

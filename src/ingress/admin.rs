@@ -33,6 +33,7 @@ pub fn routes(state: IngressState) -> Router<IngressState> {
             get(show_dead_letter).delete(discard_dead_letter),
         )
         .route("/admin/dead-letters/{id}/replay", post(replay_dead_letter))
+        .route("/admin/dead-letters/replay", post(replay_dead_letters))
         .route("/admin/parked", get(list_parked))
         .route("/admin/parked/{job_id}/release", post(release_parked_job))
         .route("/admin/orders/{order_id}/history", get(order_history))
@@ -63,6 +64,7 @@ pub enum AdminError {
     NotFound(String),
     Unavailable(String),
     Corrupt(String),
+    BadRequest(String),
 }
 
 impl IntoResponse for AdminError {
@@ -71,6 +73,7 @@ impl IntoResponse for AdminError {
             AdminError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             AdminError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
             AdminError::Corrupt(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
+            AdminError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
         };
         (status, Json(json!({ "error": msg }))).into_response()
     }
@@ -232,6 +235,75 @@ async fn replay_dead_letter(State(st): State<IngressState>, Path(id): Path<Strin
         "id": id,
         "replayed": true,
         "job_id": found.map(|d| d.envelope.id),
+    })))
+}
+
+/// Which dead letters a bulk replay takes; at least one criterion is required.
+#[derive(Debug, Deserialize)]
+struct ReplayFilter {
+    /// Job kind (`order_sync`, `fulfillment_push`, ...).
+    kind: Option<String>,
+    /// Text the error contains (case-insensitive), e.g. `HTTP 503`.
+    error: Option<String>,
+    /// Failed at or after / before this time (Unix ms).
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    /// Replay at most this many (oldest first); default all that match.
+    limit: Option<usize>,
+}
+
+impl ReplayFilter {
+    fn matches(&self, d: &DeadLetter) -> bool {
+        self.kind
+            .as_deref()
+            .is_none_or(|k| d.envelope.job.kind() == k)
+            && self
+                .error
+                .as_deref()
+                .is_none_or(|e| d.error.to_lowercase().contains(&e.to_lowercase()))
+            && self.since_ms.is_none_or(|t| d.failed_at_ms >= t)
+            && self.until_ms.is_none_or(|t| d.failed_at_ms < t)
+    }
+}
+
+/// Replays, in one call, the dead letters an outage or a fixed bug left behind, picked by
+/// kind, error text and failure time. Each is replayed like a single one (fresh attempt 1,
+/// fresh retry horizon), and only once even when two operators run the same replay.
+async fn replay_dead_letters(
+    State(st): State<IngressState>,
+    Query(f): Query<ReplayFilter>,
+) -> AdminResult {
+    if f.kind.is_none() && f.error.is_none() && f.since_ms.is_none() && f.until_ms.is_none() {
+        return Err(AdminError::BadRequest(
+            "name at least one of kind, error, since_ms, until_ms".into(),
+        ));
+    }
+    let mut matching: Vec<DeadLetter> = st
+        .queue
+        .dead_letters(DEAD_LOOKUP_WINDOW)
+        .await?
+        .into_iter()
+        .filter(|d| f.matches(d))
+        .collect();
+    matching.reverse();
+    matching.truncate(f.limit.unwrap_or(usize::MAX));
+    let mut job_ids = Vec::new();
+    for d in &matching {
+        if st.queue.replay_dead(&d.id).await? {
+            let detail = format!("dead letter {} replayed in bulk", d.id);
+            record_admin_action(&st, &d.envelope, "replay_dead_letter", detail).await;
+            job_ids.push(d.envelope.id.clone());
+        }
+    }
+    tracing::info!(
+        matched = matching.len(),
+        replayed = job_ids.len(),
+        "dead letters replayed in bulk by an operator"
+    );
+    Ok(Json(json!({
+        "matched": matching.len(),
+        "replayed": job_ids.len(),
+        "job_ids": job_ids,
     })))
 }
 

@@ -88,6 +88,8 @@ struct Inner {
     retry: RetryPolicy,
     /// Where request durations and the in-flight gauge go, once `observe` is called.
     metrics: OnceLock<Arc<Metrics>>,
+    /// The account's slots shared by every replica (Redis), once `share_concurrency` ran.
+    shared_slots: OnceLock<Arc<super::shared_slots::SharedSlots>>,
 }
 
 /// Cheap to clone; clones share the concurrency limit, token cache and counters.
@@ -182,6 +184,7 @@ impl NetSuiteClient {
                 requests: AtomicU64::new(0),
                 retry,
                 metrics: OnceLock::new(),
+                shared_slots: OnceLock::new(),
             }),
         })
     }
@@ -205,6 +208,12 @@ impl NetSuiteClient {
     /// clones. The first call wins.
     pub fn observe(&self, metrics: Arc<Metrics>) {
         let _ = self.inner.metrics.set(metrics);
+    }
+
+    /// Takes a slot of the account's deployment-wide budget for every request, on top of
+    /// this process' own share.
+    pub fn share_concurrency(&self, slots: Arc<super::shared_slots::SharedSlots>) {
+        let _ = self.inner.shared_slots.set(slots);
     }
 
     fn note_in_flight(&self) {
@@ -511,6 +520,18 @@ impl NetSuiteClient {
                 .acquire()
                 .await
                 .map_err(|_| NetSuiteError::Config("concurrency limiter closed".into()))?;
+            let shared = match self.inner.shared_slots.get() {
+                Some(slots) => match slots.take().await {
+                    Ok(slot) => Some(slot),
+                    Err(e) => {
+                        // Redis is what every replica needs anyway; this process' own share
+                        // still bounds it meanwhile.
+                        tracing::warn!(error = %e, "shared NetSuite slots unavailable; local limit only");
+                        None
+                    }
+                },
+                None => None,
+            };
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
             self.note_in_flight();
             let started = Instant::now();
@@ -526,6 +547,7 @@ impl NetSuiteClient {
                 }
                 Err(e) => Err(e),
             };
+            drop(shared);
             drop(permit);
             self.note_in_flight();
             if let Some(m) = self.inner.metrics.get() {

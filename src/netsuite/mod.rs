@@ -8,6 +8,7 @@ pub mod error;
 pub mod lines;
 pub mod oauth2;
 pub mod records;
+pub mod shared_slots;
 pub mod stock;
 pub mod suiteql;
 pub mod sweep;

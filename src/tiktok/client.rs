@@ -73,6 +73,8 @@ struct Inner {
     calls: Mutex<BTreeMap<String, u64>>,
     /// Where request durations go, once `observe` is called.
     metrics: OnceLock<Arc<Metrics>>,
+    /// The deployment's shared QPS budget (Redis), once `share_rate_limit` is called.
+    shared_limiter: OnceLock<Arc<super::shared_ratelimit::SharedRateLimiter>>,
 }
 
 /// Cheap to clone: clones share the token cache, the rate limiter and the counters.
@@ -217,6 +219,7 @@ impl TikTokClient {
                 limiter: ApiRateLimiter::new(cfg.qps_per_api),
                 calls: Mutex::new(BTreeMap::new()),
                 metrics: OnceLock::new(),
+                shared_limiter: OnceLock::new(),
                 http,
                 cfg,
             }),
@@ -237,6 +240,28 @@ impl TikTokClient {
 
     pub fn shop_id(&self) -> &str {
         &self.inner.cfg.shop_id
+    }
+
+    /// Paces calls by the budget every replica shares instead of this process' own.
+    pub fn share_rate_limit(&self, limiter: Arc<super::shared_ratelimit::SharedRateLimiter>) {
+        let _ = self.inner.shared_limiter.set(limiter);
+    }
+
+    /// Waits for a send slot of `api`: the shared budget when there is one (this process'
+    /// own pacing if Redis does not answer), else this process' own.
+    async fn pace(&self, api: &str) {
+        if let Some(shared) = self.inner.shared_limiter.get() {
+            match shared.reserve(&self.inner.cfg.shop_id, api).await {
+                Ok(wait) => {
+                    tokio::time::sleep(wait).await;
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared TikTok rate limit unavailable; pacing locally")
+                }
+            }
+        }
+        self.inner.limiter.acquire(api).await;
     }
 
     /// HTTP requests sent to `endpoint` (an API path template such as
@@ -315,7 +340,7 @@ impl TikTokClient {
         let mut throttled = 0u32;
         loop {
             let token = self.access_token().await?;
-            self.inner.limiter.acquire(&api).await;
+            self.pace(&api).await;
             let outcome = self
                 .send_once(method.clone(), path, &api, params, body.clone(), &token)
                 .await;

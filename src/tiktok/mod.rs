@@ -9,5 +9,6 @@ pub mod inventory;
 pub mod models;
 pub mod ratelimit;
 pub mod request;
+pub mod shared_ratelimit;
 pub mod sign;
 pub mod token;
