@@ -8,6 +8,7 @@ pub mod fbt;
 pub mod fulfillment;
 pub mod inventory;
 pub mod order_sync;
+pub mod refund_lines;
 pub mod returns;
 pub mod totals;
 
