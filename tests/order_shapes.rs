@@ -257,3 +257,59 @@ async fn a_uk_order_carries_its_currency_and_vat_included_in_prices() {
     b.shutdown().await;
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_bundle_ships_as_its_components_or_as_its_kit_item() {
+    let h = Harness::new().await;
+    let b = h.start(&[]).await;
+    let bundle = |h: &Harness, id: &str| {
+        let mut o = h.order(id, &[SampleLine::new("BUNDLE-CAP-TEE", dec!(30.00), 1)]);
+        o["line_items"][0]["combined_listing_skus"] = json!([
+            {"sku_id": "1729592969712207001", "sku_count": 1, "seller_sku": "CAP-RED"},
+            {"sku_id": "1729592969712207002", "sku_count": 2, "seller_sku": "TSHIRT-BLK-M"},
+        ]);
+        let total = dec_of(&o["payment"]["total_amount"]);
+        store(h, o);
+        total
+    };
+    let id = "576486316948491506";
+    let total = bundle(&h, id);
+    assert_eq!(h.webhook(&b, 1, id).await, 200);
+    eventually(WAIT, "sales order written", || async {
+        h.sales_order(id).is_some()
+    })
+    .await;
+    let so = h.sales_order(id).unwrap();
+    assert_eq!(so_total(&so), total);
+    let qty_amount = |so: &Value, sku: &str| -> Vec<(Decimal, Decimal)> {
+        let item = h.item_id(sku);
+        so["item"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["item"]["id"] == item.as_str())
+            .map(|l| (dec_of(&l["quantity"]), dec_of(&l["amount"])))
+            .collect()
+    };
+    assert_eq!(qty_amount(&so, "CAP-RED"), vec![(dec!(1), dec!(30.00))]);
+    assert_eq!(qty_amount(&so, "TSHIRT-BLK-M"), vec![(dec!(2), dec!(0))]);
+
+    // Once the bundle has a kit item, it is one line on it.
+    h.sandbox.netsuite.add_item("BUNDLE-CAP-TEE");
+    let id = "576486316948491507";
+    let total = bundle(&h, id);
+    assert_eq!(h.webhook(&b, 1, id).await, 200);
+    eventually(WAIT, "sales order written", || async {
+        h.sales_order(id).is_some()
+    })
+    .await;
+    let so = h.sales_order(id).unwrap();
+    assert_eq!(so_total(&so), total);
+    assert_eq!(
+        qty_amount(&so, "BUNDLE-CAP-TEE"),
+        vec![(dec!(1), dec!(30.00))]
+    );
+    assert!(qty_amount(&so, "CAP-RED").is_empty());
+    b.shutdown().await;
+    h.cleanup().await;
+}
