@@ -89,6 +89,18 @@ struct PlannedOrder {
     arrival: Arrival,
     /// The NetSuite 429 burst starts as this order is placed.
     starts_throttle_burst: bool,
+    /// A buyer who paid market fees, or an order with a free gift line.
+    shape: Shape,
+}
+
+/// Orders shaped as TikTok sends them beyond products, discounts, shipping and tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Plain,
+    /// Handling fee and item insurance, inside `total_amount`.
+    Fees,
+    /// A zero-priced gift line that still ships.
+    Gift,
 }
 
 impl PlannedOrder {
@@ -117,6 +129,9 @@ fn plan(n: usize, seed: u64, run_id: u64) -> Vec<PlannedOrder> {
         .filter(|i| *i < n && Some(*i) != poller_only && Some(*i) != new_sku)
         .collect();
     let burst_at = n / 2;
+    let special = |i: usize| Some(i) == poller_only || Some(i) == new_sku || retried.contains(&i);
+    let mut free = (0..n).filter(|i| !special(*i));
+    let (fees_at, gift_at) = (free.next(), free.next());
     (0..n)
         .map(|i| {
             let mut lines: Vec<SampleLine> = Vec::new();
@@ -148,6 +163,13 @@ fn plan(n: usize, seed: u64, run_id: u64) -> Vec<PlannedOrder> {
                 buyer: format!("74940622351462{:05}", rng.gen_range(0..12)),
                 arrival,
                 starts_throttle_burst: i == burst_at && n >= 4,
+                shape: if Some(i) == fees_at {
+                    Shape::Fees
+                } else if Some(i) == gift_at {
+                    Shape::Gift
+                } else {
+                    Shape::Plain
+                },
             }
         })
         .collect()
@@ -491,13 +513,60 @@ fn place(sandbox: &SandboxHandle, order: &PlannedOrder) -> anyhow::Result<()> {
         user_id: order.buyer.clone(),
         ..Default::default()
     };
-    let json = sample_order_with(&order.order_id, "AWAITING_SHIPMENT", &order.lines, &opts);
+    let mut json = sample_order_with(&order.order_id, "AWAITING_SHIPMENT", &order.lines, &opts);
+    shape(&mut json, order.shape);
     sandbox
         .tiktok
         .insert_order(json)
         .map_err(|e| anyhow::anyhow!("{}", e.0))?;
     Ok(())
 }
+
+/// Market fees on the payment (and in its total), or a free gift line.
+fn shape(json: &mut serde_json::Value, shape: Shape) {
+    let money = |v: &serde_json::Value| -> Decimal {
+        v.as_str().and_then(|s| s.parse().ok()).unwrap_or_default()
+    };
+    match shape {
+        Shape::Plain => {}
+        Shape::Fees => {
+            let p = &mut json["payment"];
+            p["handling_fee"] = serde_json::json!("1.20");
+            p["item_insurance_fee"] = serde_json::json!("2.99");
+            let total = money(&p["total_amount"]) + DEMO_FEES;
+            p["total_amount"] = serde_json::json!(format!("{total:.2}"));
+        }
+        Shape::Gift => {
+            let Some(first) = json["line_items"].get(0).cloned() else {
+                return;
+            };
+            let mut gift = first;
+            let id = format!("{}999", json["id"].as_str().unwrap_or_default());
+            gift["id"] = serde_json::json!(id);
+            gift["seller_sku"] = serde_json::json!(GIFT_SKU);
+            gift["sku_id"] = serde_json::json!("1729592969712209999");
+            gift["product_name"] = serde_json::json!("Free gift");
+            for f in [
+                "original_price",
+                "sale_price",
+                "seller_discount",
+                "platform_discount",
+            ] {
+                gift[f] = serde_json::json!("0.00");
+            }
+            gift["item_tax"] = serde_json::json!([]);
+            gift["is_gift"] = serde_json::json!(true);
+            if let Some(items) = json["line_items"].as_array_mut() {
+                items.push(gift);
+            }
+        }
+    }
+}
+
+/// What the fees order's buyer paid on top (handling 1.20 + insurance 2.99).
+const DEMO_FEES: Decimal = dec!(4.19);
+/// The demo's gift: a catalogue item given away at zero.
+const GIFT_SKU: &str = "HOODIE-GRY-M";
 
 /// TikTok sends the signed order-status webhook (twice with the same notification id when
 /// it "missed" our first answer).
@@ -681,6 +750,18 @@ struct Summary {
     after: Option<after_sale::Figures>,
     /// The settlement phase's figures, once it ran.
     settlement: Option<settlement::Figures>,
+    /// The fees order: its id, the fees line's amount and whether its total tied.
+    fees_order: Option<(String, Decimal, bool)>,
+    /// The gift order: its id and whether the gift is a zero-priced line of it.
+    gift_order: Option<(String, bool)>,
+}
+
+/// The id of the planned order of this shape.
+fn shaped(tracks: &[Track], shape: Shape) -> Option<String> {
+    tracks
+        .iter()
+        .find(|t| t.planned.shape == shape)
+        .map(|t| t.planned.order_id.clone())
 }
 
 /// Webhooks (TikTok) or callouts (NetSuite) the bridge's ingress dropped as duplicates.
@@ -755,6 +836,59 @@ impl Summary {
             netsuite_latency_ms: args.netsuite_latency_ms,
             after: None,
             settlement: None,
+            fees_order: shaped(tracks, Shape::Fees).map(|id| {
+                let so = sandbox
+                    .netsuite
+                    .sales_order_by_external_id(&format!("tiktok-order:{id}"));
+                let lines = |so: &serde_json::Value| -> Vec<(String, Decimal)> {
+                    so["item"]["items"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|l| {
+                                    let amount = l["amount"].to_string();
+                                    (
+                                        l["item"]["id"].as_str().unwrap_or_default().to_string(),
+                                        amount.trim_matches('"').parse().unwrap_or_default(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let all = so.as_ref().map(lines).unwrap_or_default();
+                let fees: Decimal = all
+                    .iter()
+                    .filter(|(i, _)| *i == sandbox.adjustments.fees)
+                    .map(|(_, a)| *a)
+                    .sum();
+                let total: Decimal = all.iter().map(|(_, a)| *a).sum();
+                let paid = sandbox
+                    .tiktok
+                    .order(&id)
+                    .and_then(|o| o["payment"]["total_amount"].as_str()?.parse().ok());
+                (id, fees, so.is_some() && paid == Some(total))
+            }),
+            gift_order: shaped(tracks, Shape::Gift).map(|id| {
+                let gift_item = sandbox
+                    .netsuite
+                    .items()
+                    .into_iter()
+                    .find(|i| i["itemId"] == GIFT_SKU)
+                    .and_then(|i| i["id"].as_str().map(str::to_string));
+                let ok = sandbox
+                    .netsuite
+                    .sales_order_by_external_id(&format!("tiktok-order:{id}"))
+                    .and_then(|so| so["item"]["items"].as_array().cloned())
+                    .is_some_and(|lines| {
+                        lines.iter().any(|l| {
+                            l["item"]["id"].as_str() == gift_item.as_deref()
+                                && l["amount"].to_string().trim_matches('"').parse::<Decimal>()
+                                    == Ok(Decimal::ZERO)
+                        })
+                    });
+                (id, ok)
+            }),
         }
     }
 
@@ -801,6 +935,33 @@ impl Summary {
                 "dead letters",
                 self.dead.map_or("n/a".into(), |d| d.to_string()),
                 String::new(),
+            ),
+            (
+                "order with fees",
+                self.fees_order
+                    .as_ref()
+                    .map_or("n/a".into(), |(_, fees, ok)| {
+                        format!("{fees} fees, {}", if *ok { "ties" } else { "DOES NOT TIE" })
+                    }),
+                self.fees_order
+                    .as_ref()
+                    .map_or(String::new(), |(id, _, _)| {
+                        format!("order {id}: handling fee + item insurance on the fees item")
+                    }),
+            ),
+            (
+                "order with a gift",
+                self.gift_order.as_ref().map_or("n/a".into(), |(_, ok)| {
+                    if *ok {
+                        "gift line at 0"
+                    } else {
+                        "gift MISSING"
+                    }
+                    .to_string()
+                }),
+                self.gift_order.as_ref().map_or(String::new(), |(id, _)| {
+                    format!("order {id}: {GIFT_SKU} free, ships and takes stock")
+                }),
             ),
             (
                 "caught up by the poller",

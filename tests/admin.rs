@@ -367,7 +367,7 @@ async fn a_deauthorized_shop_parks_its_work_until_it_is_authorized_again() {
     );
 
     // Work for the shop stops: the job parks and TikTok is not called.
-    let calls_before = tt.calls("/order/202309/orders");
+    let calls_before = tt.calls(bridge::tiktok::client::GET_ORDER_DETAIL_PATH);
     let second = "576486316948491202";
     h.order(second, &lines_ab());
     assert_eq!(h.webhook(&b, 1, second).await, 200);
@@ -378,7 +378,10 @@ async fn a_deauthorized_shop_parks_its_work_until_it_is_authorized_again() {
     let parked = admin.parked().await;
     assert_eq!(parked[0]["reason"]["kind"], "shop_deauthorized");
     assert_eq!(parked[0]["reason"]["shop_id"], shop.as_str());
-    assert_eq!(tt.calls("/order/202309/orders"), calls_before);
+    assert_eq!(
+        tt.calls(bridge::tiktok::client::GET_ORDER_DETAIL_PATH),
+        calls_before
+    );
     assert!(h.sales_order(second).is_none());
     let m = admin.metrics().await;
     assert!(

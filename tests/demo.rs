@@ -73,6 +73,14 @@ fn a_tiny_demo_ends_by_itself_with_every_order_a_sales_order() {
     assert!(row("caught up by the poller").contains(" 1 "), "{stdout}");
     assert!(row("duplicates avoided").contains(" 2 "), "{stdout}");
     assert!(row("dead letters").contains(" 0 "), "{stdout}");
+    assert!(
+        row("order with fees").contains("4.19 fees, ties"),
+        "{stdout}"
+    );
+    assert!(
+        row("order with a gift").contains("gift line at 0"),
+        "{stdout}"
+    );
     assert!(row("latency p50 / p99").contains(" s / "), "{stdout}");
 
     // After the sale: three orders shipped in four item fulfillments (one split in two),

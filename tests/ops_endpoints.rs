@@ -60,7 +60,7 @@ async fn worker_replicas_serve_probes_and_metrics_with_api_request_families() {
         "bridge_queue_backend_up 1",
         "bridge_netsuite_in_flight_requests 0",
         "bridge_netsuite_request_duration_seconds_count{method=\"PUT\",endpoint=\"/record/v1/salesOrder/eid:{external_id}\",status=\"204\"} 1",
-        "bridge_tiktok_request_duration_seconds_count{method=\"GET\",endpoint=\"/order/202309/orders\",status=\"200\"}",
+        "bridge_tiktok_request_duration_seconds_count{method=\"GET\",endpoint=\"/order/202507/orders\",status=\"200\"}",
     ] {
         assert!(text.contains(want), "worker /metrics lacks {want:?}:\n{text}");
     }

@@ -426,7 +426,10 @@ async fn a_burst_waiting_in_the_queue_is_read_from_tiktok_in_batches() {
         h.order(id, &lines_ab());
         assert_eq!(h.webhook(&ingress, 1, id).await, 200);
     }
-    let before = h.sandbox.tiktok.calls("/order/202309/orders");
+    let before = h
+        .sandbox
+        .tiktok
+        .calls(bridge::tiktok::client::GET_ORDER_DETAIL_PATH);
     let worker = h
         .start(&[
             ("BRIDGE_ROLE", "worker"),
@@ -438,7 +441,11 @@ async fn a_burst_waiting_in_the_queue_is_read_from_tiktok_in_batches() {
         ids.iter().all(|id| h.sales_order(id).is_some())
     })
     .await;
-    let detail_calls = h.sandbox.tiktok.calls("/order/202309/orders") - before;
+    let detail_calls = h
+        .sandbox
+        .tiktok
+        .calls(bridge::tiktok::client::GET_ORDER_DETAIL_PATH)
+        - before;
     assert!(detail_calls >= 1, "the counter sees the calls");
     assert!(
         detail_calls <= 4,

@@ -19,7 +19,7 @@ async fn three_replicas_share_one_tiktok_budget_and_draw_no_429() {
     let id = "576486316948497001";
     h.order(
         id,
-        &[bridge::sandbox::tiktok::fixtures::SampleLine::new(
+        &[sandbox::tiktok::fixtures::SampleLine::new(
             "CAP-RED",
             dec!(12.50),
             1,
@@ -70,7 +70,7 @@ async fn three_replicas_share_one_tiktok_budget_and_draw_no_429() {
 async fn three_replicas_share_the_netsuite_account_limit_and_draw_no_429() {
     use bridge::netsuite::client::NetSuiteClient;
     use bridge::netsuite::shared_slots::SharedSlots;
-    use bridge::sandbox::netsuite::NetSuiteFaults;
+    use sandbox::netsuite::NetSuiteFaults;
     let h = Harness::new().await;
     let cfg = h.config(&[("NETSUITE_CONCURRENCY", "5")]);
     let item = h.item_id("CAP-RED");

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const ORDERS: &str = "/order/202309/orders";
+const ORDERS: &str = bridge::tiktok::client::GET_ORDER_DETAIL_PATH;
 const SEARCH: &str = "/order/202309/orders/search";
 const SHOPS: &str = "/authorization/202309/shops";
 const REFRESH: &str = "/api/v2/token/refresh";

@@ -59,6 +59,15 @@ impl Default for ChargesConfig {
 }
 
 impl ChargesConfig {
+    /// The item a routable `field` lands on: its own when `NETSUITE_FEE_ITEMS` names one,
+    /// else `default`.
+    pub fn item_for(&self, field: &str, default: &str) -> String {
+        self.field_items
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    }
+
     pub fn from_source(src: &dyn Source) -> Result<ChargesConfig, ConfigError> {
         let d = ChargesConfig::default();
         let field_items = pairs(src, "NETSUITE_FEE_ITEMS")?;

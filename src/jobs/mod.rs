@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod inventory_push;
 pub mod inventory_sweep;
 pub mod order_sync;
+pub mod refund_lines;
 pub mod returns;
 pub mod settlement;
 pub mod totals;

@@ -87,11 +87,7 @@ pub async fn run(
 
     let skus = mapping::skus(&order).map_err(|e| JobError::Permanent(e.to_string()))?;
     let items = resolve_items(ctx, &skus).await?;
-    let missing: Vec<String> = skus
-        .iter()
-        .filter(|s| !items.contains_key(*s))
-        .cloned()
-        .collect();
+    let missing = mapping::missing_skus(&order, &items);
     if !missing.is_empty() {
         return Ok(Outcome::Parked(ParkReason::UnknownSku { skus: missing }));
     }

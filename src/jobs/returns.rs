@@ -299,27 +299,74 @@ pub async fn run(
     if plan.refund && written.refund_id.is_none() {
         let eid = refund_external_id(return_id);
         let record = cfg.refund_record.record_type();
-        let refund_total = ret
-            .refund_amount
-            .as_ref()
-            .and_then(|a| a.refund_total.as_deref())
-            .and_then(|t| t.trim().parse::<Decimal>().ok());
+        let order = match order {
+            Some(o) => o,
+            None => after_sale::read_order(ctx, order_id).await?,
+        };
+        let named: Vec<&str> = ret
+            .return_line_items
+            .iter()
+            .map(|l| l.order_line_item_id.as_str())
+            .collect();
+        let returned: Vec<&crate::tiktok::models::LineItem> = order
+            .line_items
+            .iter()
+            .filter(|l| named.is_empty() || named.contains(&l.id.as_str()))
+            .collect();
+        let rplan =
+            super::refund_lines::plan(&ret, &returned, lines_total(&so, &lines), &ctx.mapping);
+        let extra: Vec<Value> = rplan
+            .lines
+            .iter()
+            .map(|l| {
+                let mut line = json!({
+                    "item": { "id": l.item_id },
+                    "quantity": 1,
+                    "rate": number(l.amount),
+                    "amount": number(l.amount),
+                    "description": l.description,
+                });
+                if let Some(loc) = &so.location_id {
+                    line["location"] = json!({ "id": loc });
+                }
+                line
+            })
+            .collect();
         let id = match (cfg.refund_record, &written.authorization_id) {
-            (RefundRecord::CreditMemo, Some(ra_id)) => {
+            (RefundRecord::CreditMemo, Some(ra_id)) if rplan.include_units => {
                 let mut body = Map::new();
                 body.insert("memo".into(), json!(memo));
+                if !extra.is_empty() {
+                    // The returned lines, as NetSuite would take them, and the memo's own.
+                    let ra = ctx
+                        .netsuite
+                        .get_transaction("returnAuthorization", ra_id)
+                        .await?;
+                    let mut items: Vec<Value> = ra
+                        .lines
+                        .iter()
+                        .filter(|l| !l.is_closed)
+                        .map(|l| json!({ "orderLine": l.line, "quantity": number(l.quantity) }))
+                        .collect();
+                    items.extend(extra.iter().cloned());
+                    body.insert("item".into(), json!({ "items": items }));
+                }
                 ctx.netsuite
                     .transform_once("returnAuthorization", ra_id, "creditMemo", &eid, body)
                     .await?
             }
-            (RefundRecord::CreditMemo, None) => {
-                let body = standalone_credit_memo(&so, &lines, &memo, &eid);
+            (RefundRecord::CreditMemo, _) => {
+                let units: &[(u64, Decimal)] = if rplan.include_units { &lines } else { &[] };
+                let mut body = standalone_credit_memo(&so, units, &memo, &eid);
+                if let Some(items) = body["item"]["items"].as_array_mut() {
+                    items.extend(extra.iter().cloned());
+                }
                 ctx.netsuite
                     .upsert_return_document(record, &eid, &body)
                     .await?
             }
             (RefundRecord::CustomerRefund, _) => {
-                let total = refund_total.unwrap_or_else(|| lines_total(&so, &lines));
+                let total = rplan.refund_total.unwrap_or(rplan.memo_total);
                 let body = customer_refund(&so, total, &memo, &eid);
                 ctx.netsuite
                     .upsert_return_document(record, &eid, &body)
@@ -331,8 +378,7 @@ pub async fn run(
         super::settlement::refund_recorded(ctx.state.as_ref(), order_id, return_id, credited)
             .await?;
         if cfg.refund_record == RefundRecord::CreditMemo {
-            let memo_total = lines_total(&so, &lines);
-            if let Some(detail) = refund_mismatch(memo_total, refund_total, &ret) {
+            if let Some(detail) = refund_mismatch(rplan.memo_total, rplan.refund_total, &ret) {
                 flag_refund_mismatch(ctx, order_id, return_id, &id, detail).await?;
             }
         }
@@ -426,8 +472,9 @@ pub fn refund_mismatch(
             .map(|a| a.currency.as_str())
             .unwrap_or("");
         format!(
-            "credit memo for return {} totals {memo_total} at the sold rates, TikTok refunded {refunded} {currency}; adjust the memo (discounts, tax, shipping)",
-            ret.return_id
+            "credit memo for return {} totals {memo_total} (returned units at the sold rates with their discounts, refunded tax, shipping and fees), TikTok refunded {refunded} {currency}; the difference {} is not explained by the refund's components: adjust the memo",
+            ret.return_id,
+            refunded - memo_total
         )
     })
 }
@@ -549,8 +596,10 @@ mod tests {
                     return_line_item_id: None,
                     sku_id: sku.map(str::to_string),
                     seller_sku: None,
+                    refund_amount: None,
                 })
                 .collect(),
+            partial_refund: None,
             create_time: None,
             update_time: None,
         }

@@ -26,6 +26,14 @@ pub fn customer(order: &Order, cfg: &MappingConfig) -> Option<Customer> {
             names => names,
         })
         .unwrap_or_default();
+    // NetSuite will not save a person without a name; TikTok hides or omits it at times.
+    let (first_name, last_name) = match (first_name, last_name) {
+        (None, None) => (
+            Some("TikTok buyer".to_string()),
+            Some(format!("order {}", order.id)),
+        ),
+        names => names,
+    };
     Some(Customer {
         external_id,
         company_name: None,
@@ -104,6 +112,19 @@ mod tests {
         let o = buyer_order(Some(json!({"name": "Cher"})));
         let c = customer(&o, &cfg()).expect("customer");
         assert_eq!((c.first_name, c.last_name.as_deref()), (None, Some("Cher")));
+    }
+
+    #[test]
+    fn a_buyer_with_no_name_is_named_from_the_order() {
+        for addr in [
+            None,
+            Some(json!({"region_code": "US"})),
+            Some(json!({"name": " "})),
+        ] {
+            let c = customer(&buyer_order(addr), &cfg()).expect("customer");
+            assert_eq!(c.first_name.as_deref(), Some("TikTok buyer"));
+            assert_eq!(c.last_name.as_deref(), Some("order 576486316948490001"));
+        }
     }
 
     #[test]

@@ -15,4 +15,6 @@ pub use address::shipping_address;
 pub use customer::{customer, customer_external_id};
 pub use date::civil_date;
 pub use error::MappingError;
-pub use sales_order::{map_order, sales_order, sales_order_external_id, skus, Mapped};
+pub use sales_order::{
+    map_order, missing_skus, sales_order, sales_order_external_id, skus, Mapped,
+};

@@ -22,8 +22,11 @@ pub fn skus(order: &Order) -> Result<Vec<String>, MappingError> {
     let mut out: Vec<String> = Vec::new();
     for li in &order.line_items {
         let sku = seller_sku(li)?;
-        if !out.iter().any(|s| s == sku) {
-            out.push(sku.to_string());
+        let comps = li.combined_listing_skus.iter().map(|c| c.seller_sku.trim());
+        for s in std::iter::once(sku).chain(comps.filter(|s| !s.is_empty())) {
+            if !out.iter().any(|o| o == s) {
+                out.push(s.to_string());
+            }
         }
     }
     Ok(out)
@@ -65,14 +68,30 @@ pub fn map_order(
             status: order.status.as_str().to_string(),
         });
     }
-    let groups = group_units(&order.line_items)?;
+    // A combined listing (virtual bundle) whose own SKU has no NetSuite item (a kit) ships
+    // as its components; one with a kit item is a line like any other.
+    let expands = |li: &LineItem| -> Result<bool, MappingError> {
+        Ok(!li.combined_listing_skus.is_empty() && !items.contains_key(seller_sku(li)?))
+    };
+    let mut plain = Vec::new();
+    let mut bundles = Vec::new();
+    for li in &order.line_items {
+        if expands(li)? {
+            bundles.push(li);
+        } else {
+            plain.push(li);
+        }
+    }
+    let groups = group_units(plain)?;
+    let components = bundle_components(&bundles);
     let expected = order
         .payment
         .total_amount
         .ok_or(MappingError::MissingField("payment.total_amount"))?;
     let location = location(order, cfg)?;
 
-    let products = groups.iter().map(UnitGroup::amount).sum::<Decimal>();
+    let products = groups.iter().map(UnitGroup::amount).sum::<Decimal>()
+        + components.iter().map(|c| c.amount).sum::<Decimal>();
     let charges = charges::charges(order, products, expected, cfg).map_err(|u| {
         MappingError::TotalsMismatch {
             expected: u.expected,
@@ -110,6 +129,27 @@ pub fn map_order(
             }),
             None => {
                 unknown.insert(g.seller_sku);
+            }
+        }
+    }
+    for c in &components {
+        match items.get(c.seller_sku) {
+            Some(item_id) => lines.push(SalesOrderLine {
+                item: RecordRef::new(item_id.clone()),
+                quantity: c.quantity,
+                // The bundle's price rides on its first component; the others ship at 0.
+                rate: if c.quantity.is_zero() {
+                    c.amount
+                } else {
+                    (c.amount / c.quantity).round_dp(4)
+                },
+                amount: c.amount,
+                description: Some(format!("{} (bundle {})", c.seller_sku, c.bundle_sku)),
+                location: location.clone(),
+                tiktok_sku_id: Some(c.sku_id.to_string()),
+            }),
+            None => {
+                unknown.insert(c.seller_sku);
             }
         }
     }
@@ -201,7 +241,79 @@ impl UnitGroup<'_> {
     }
 }
 
-fn group_units(line_items: &[LineItem]) -> Result<Vec<UnitGroup<'_>>, MappingError> {
+/// One component of the bundles of one TikTok SKU: units and the amount it carries.
+struct BundleComponent<'a> {
+    seller_sku: &'a str,
+    bundle_sku: &'a str,
+    /// The bundle's TikTok `sku_id`, so shipping ties the line back to TikTok's line items.
+    sku_id: &'a str,
+    quantity: Decimal,
+    amount: Decimal,
+}
+
+/// Bundles expanded into their components (`sku_count` each per bundle unit), the bundle's
+/// price on its first component, merged per bundle SKU and component.
+fn bundle_components<'a>(bundles: &[&'a LineItem]) -> Vec<BundleComponent<'a>> {
+    let mut out: Vec<BundleComponent<'a>> = Vec::new();
+    for li in bundles {
+        for (i, c) in li.combined_listing_skus.iter().enumerate() {
+            let amount = if i == 0 {
+                li.original_price
+            } else {
+                Decimal::ZERO
+            };
+            let quantity = Decimal::from(c.sku_count.max(1));
+            match out
+                .iter_mut()
+                .find(|o| o.sku_id == li.sku_id && o.seller_sku == c.seller_sku.trim())
+            {
+                Some(o) => {
+                    o.quantity += quantity;
+                    o.amount += amount;
+                }
+                None => out.push(BundleComponent {
+                    seller_sku: c.seller_sku.trim(),
+                    bundle_sku: li.seller_sku.trim(),
+                    sku_id: &li.sku_id,
+                    quantity,
+                    amount,
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// Seller SKUs the order needs that `items` lacks: a bundle needs its own SKU (a kit) or
+/// every component; everything else its own SKU. Sorted and deduplicated.
+pub fn missing_skus(order: &Order, items: &HashMap<String, String>) -> Vec<String> {
+    let mut missing = BTreeSet::new();
+    for li in &order.line_items {
+        let sku = li.seller_sku.trim();
+        if items.contains_key(sku) {
+            continue;
+        }
+        let comps: Vec<&str> = li
+            .combined_listing_skus
+            .iter()
+            .map(|c| c.seller_sku.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if comps.is_empty() {
+            missing.insert(sku.to_string());
+        } else {
+            missing.extend(
+                comps
+                    .into_iter()
+                    .filter(|c| !items.contains_key(*c))
+                    .map(str::to_string),
+            );
+        }
+    }
+    missing.into_iter().collect()
+}
+
+fn group_units(line_items: Vec<&LineItem>) -> Result<Vec<UnitGroup<'_>>, MappingError> {
     // Linear scan keeps first-seen order; orders hold a handful of units.
     let mut groups: Vec<UnitGroup<'_>> = Vec::new();
     for li in line_items {

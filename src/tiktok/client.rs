@@ -25,8 +25,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// Get Order Detail (reference §5; the client stays on 202309 like Search Orders).
-pub const GET_ORDER_DETAIL_PATH: &str = "/order/202309/orders";
+/// Get Order Detail, 2025 version (the 202309 one is older; the response shape is the same
+/// for the fields the bridge reads).
+pub const GET_ORDER_DETAIL_PATH: &str = "/order/202507/orders";
 pub const SEARCH_ORDERS_PATH: &str = "/order/202309/orders/search";
 pub const AUTHORIZED_SHOPS_PATH: &str = "/authorization/202309/shops";
 /// Get Order Detail takes at most this many ids per call.

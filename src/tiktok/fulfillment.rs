@@ -136,6 +136,26 @@ pub struct RefundAmount {
     pub currency: String,
     #[serde(default)]
     pub refund_total: Option<String>,
+    /// Products refunded, after their discounts.
+    #[serde(default)]
+    pub refund_subtotal: Option<String>,
+    #[serde(default)]
+    pub refund_shipping_fee: Option<String>,
+    #[serde(default)]
+    pub refund_tax: Option<String>,
+    #[serde(default)]
+    pub retail_delivery_fee: Option<String>,
+    #[serde(default)]
+    pub buyer_service_fee: Option<String>,
+}
+
+/// A partial refund the seller offered (Search Returns `partial_refund`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PartialRefund {
+    #[serde(default)]
+    pub currency: String,
+    #[serde(default)]
+    pub amount: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +203,9 @@ pub struct ReturnLineItem {
     pub sku_id: Option<String>,
     #[serde(default)]
     pub seller_sku: Option<String>,
+    /// What TikTok refunded for this unit.
+    #[serde(default)]
+    pub refund_amount: Option<RefundAmount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,6 +229,8 @@ pub struct ReturnOrder {
     pub refund_amount: Option<RefundAmount>,
     #[serde(default)]
     pub return_line_items: Vec<ReturnLineItem>,
+    #[serde(default)]
+    pub partial_refund: Option<PartialRefund>,
     #[serde(default)]
     pub create_time: Option<i64>,
     #[serde(default)]

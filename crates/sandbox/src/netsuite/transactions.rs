@@ -184,6 +184,18 @@ impl NetSuiteSandbox {
             if flag(&pick, "itemReceive") == Some(false) {
                 continue;
             }
+            // A credit memo may carry lines of its own beside the returned ones (tax,
+            // shipping, discounts refunded): an item and an amount, no source line.
+            if to == RecordKind::CreditMemo
+                && pick.get("orderLine").is_none()
+                && pick.get("item").is_some()
+            {
+                let mut line = pick.as_object().cloned().unwrap_or_default();
+                line.insert("line".into(), json!(out.len() + 1));
+                line.entry("quantity").or_insert(json!(1));
+                out.push(Value::Object(line));
+                continue;
+            }
             let path = format!("item.items[{i}].orderLine");
             let Some(order_line) = num(pick.get("orderLine")).map(|n| n as u64) else {
                 return Err(invalid_content(
