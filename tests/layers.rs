@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("settlement", 0),
     ("inventory::sellable", 0),
     ("tiktok::models", 0),
+    ("tiktok::finance_models", 0),
     ("netsuite::records", 0),
     // 1: API clients and stores.
     ("tiktok", 1),

@@ -8,10 +8,10 @@ mod common;
 
 use after_sale::{dec_of, lines};
 use bridge::app::RunningBridge;
-use sandbox::tiktok::fixtures::SampleLine;
 use common::{eventually, queue_idle, Harness};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use sandbox::tiktok::fixtures::SampleLine;
 use serde_json::{json, Value};
 use std::time::Duration;
 

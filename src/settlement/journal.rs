@@ -6,7 +6,7 @@
 //! checked rather than assumed.
 
 use super::accounts::{AccountMap, Dimensions, Group, Resolved};
-use crate::tiktok::finance::{parse_amount, Statement, StatementTransaction};
+use crate::tiktok::finance_models::{parse_amount, Statement, StatementTransaction};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

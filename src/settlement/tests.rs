@@ -2,7 +2,7 @@
 
 use super::accounts::{known_group, FEE_NAMES, REVENUE_NAMES, SHIPPING_NAMES, TAX_NAMES};
 use super::*;
-use crate::tiktok::finance::{Statement, StatementTransaction};
+use crate::tiktok::finance_models::{Statement, StatementTransaction};
 use rust_decimal_macros::dec;
 use serde_json::json;
 

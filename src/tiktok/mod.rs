@@ -4,6 +4,7 @@ pub mod authorization;
 pub mod client;
 pub mod error;
 pub mod finance;
+pub mod finance_models;
 pub mod fulfillment;
 pub mod inventory;
 pub mod models;
