@@ -209,8 +209,11 @@ async fn a_burst_of_500_orders_costs_a_handful_of_inventory_calls_and_oversells_
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
     let calls = app.sandbox.tiktok.inventory_updates();
+    // Pushes are debounced, so the count depends on how the burst spreads over debounce
+    // windows on this machine (5 or fewer on a quiet one, 6–13 seen with the CPU saturated);
+    // one call per order would be 500.
     assert!(
-        (1..=5).contains(&calls),
+        (1..=15).contains(&calls),
         "500 orders and a restock cost {calls} Update Inventory calls"
     );
     assert_eq!(
