@@ -92,7 +92,7 @@ it('deploy.xml ships the script folder and every object', () => {
     );
 });
 
-// The fields the bridge writes and reads (src/jobs/fulfillment.rs), shipped instead of made by hand.
+// The fields the bridge writes and reads (src/jobs/fulfillment/), shipped instead of made by hand.
 const CUSTOM_FIELDS = [
     { id: soScript.TIKTOK_ORDER_FIELD, tag: 'transactionbodycustomfield', on: '<bodysale>T</bodysale>' },
     { id: 'custcol_tiktok_sku_id', tag: 'transactioncolumncustomfield', on: '<colsale>T</colsale>' },
